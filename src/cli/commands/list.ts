@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import type { LockView } from '../../core/lock-view.js';
+import { CliError, EXIT } from '../errors.js';
+import { holderText, printJson, remaining, table, truncate } from '../output.js';
+import { clientFor } from '../program.js';
+
+export function registerList(program: Command): void {
+  program
+    .command('list')
+    .description('the live locks, in key order')
+    .option('--prefix <prefix>', 'only keys that start with this')
+    .option('--limit <n>', 'at most this many (default: all)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new CliError(`--limit must be a positive whole number`, EXIT.usage);
+      return n;
+    })
+    .option('--json', 'print a JSON array')
+    .action(async (opts: { prefix?: string; limit?: number; json?: boolean }, cmd: Command) => {
+      const client = clientFor(cmd);
+      const locks: LockView[] = [];
+      let cursor: string | null = null;
+      do {
+        const want = Math.min(1000, opts.limit ? opts.limit - locks.length : 1000);
+        const q = new URLSearchParams({ limit: String(want) });
+        if (opts.prefix) q.set('prefix', opts.prefix);
+        if (cursor) q.set('cursor', cursor);
+        const { data }: { data: { locks: LockView[]; nextCursor: string | null } } = await client.request('GET', `/api/v1/locks?${q}`);
+        locks.push(...data.locks);
+        cursor = data.nextCursor;
+      } while (cursor && (!opts.limit || locks.length < opts.limit));
+      if (opts.json) return printJson(locks);
+      if (locks.length === 0) {
+        process.stdout.write(opts.prefix ? `no locks under '${opts.prefix}'\n` : 'no locks\n');
+        return;
+      }
+      const now = Date.now();
+      process.stdout.write(
+        table(
+          ['KEY', 'HOLDER', 'TOKEN', 'EXPIRES', 'MESSAGE'],
+          locks.map((l) => [l.key, truncate(holderText(l), 60), String(l.token), remaining(l.expiresAt, now), truncate(l.message, 60)]),
+        ) + '\n',
+      );
+    });
+}

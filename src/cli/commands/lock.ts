@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { parseDuration } from '../../core/duration.js';
+import { DomainError } from '../../core/errors.js';
+import type { LockView } from '../../core/lock-view.js';
+import { ApiClient } from '../client.js';
+import { CliError, EXIT } from '../errors.js';
+import { defaultHolderId } from '../holder-id.js';
+import { holderText, printJson, remaining } from '../output.js';
+import { clientFor } from '../program.js';
+
+export function ttlOption(value: string): number {
+  try {
+    return parseDuration(value, 'TTL');
+  } catch (e) {
+    throw new CliError(e instanceof DomainError ? e.message : String(e), EXIT.usage);
+  }
+}
+
+export function registerLock(program: Command): void {
+  program
+    .command('lock <key>')
+    .description('lock a stack; exits 3 (and says who holds it, why, and until when) when someone else holds it')
+    .requiredOption('--ttl <ttl>', 'how long the lock lives: milliseconds (30000) or 90s, 15m, 2h', ttlOption)
+    .option('--message <message>', 'shown to anyone the lock blocks', '')
+    .option('--holder-id <id>', 'who holds it; the same id renews the lock instead of being refused (default: this CI job, or this process)')
+    .option('--json', 'print the lock as JSON')
+    .action(async (key: string, opts: { ttl: number; message: string; holderId?: string; json?: boolean }, cmd: Command) => {
+      const client: ApiClient = clientFor(cmd);
+      const { status, data } = await client.request<LockView>('POST', '/api/v1/locks', {
+        key,
+        ttlMs: opts.ttl,
+        message: opts.message,
+        holderId: opts.holderId ?? defaultHolderId(),
+      });
+      if (opts.json) return printJson(data);
+      const verb = status === 201 ? 'Locked' : 'Renewed';
+      process.stdout.write(
+        `${verb} '${data.key}' until ${data.expiresAt} (${remaining(data.expiresAt)}), fencing token ${data.token}, holder ${holderText(data)}\n`,
+      );
+    });
+}

@@ -1,0 +1,49 @@
+import { Command, CommanderError } from 'commander';
+import { DomainError, ERRORS } from '../core/errors.js';
+import { registerList } from './commands/list.js';
+import { registerLock } from './commands/lock.js';
+import { registerServer } from './commands/server.js';
+import { registerStatus } from './commands/status.js';
+import { registerToken } from './commands/token.js';
+import { registerUnlock } from './commands/unlock.js';
+import { CliError, EXIT } from './errors.js';
+import { EXIT_CODES_HELP } from './program.js';
+
+const program = new Command('stacklock')
+  .description('Deployment locking and dispatch gating for infrastructure stacks')
+  .version('0.1.0')
+  .option('--url <url>', 'server address (env STACKLOCK_URL)')
+  .option('--token <token>', 'API token (env STACKLOCK_TOKEN)')
+  .option('--data-dir <dir>', 'where a local server keeps its admin token (env STACKLOCK_DATA_DIR)')
+  .addHelpText('after', EXIT_CODES_HELP)
+  .showHelpAfterError('(run stacklock --help for usage)')
+  .exitOverride();
+
+registerServer(program);
+registerLock(program);
+registerUnlock(program);
+registerStatus(program);
+registerList(program);
+registerToken(program);
+
+for (const cmd of program.commands) cmd.exitOverride();
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`stacklock: ${message}\n`);
+  process.exit(code);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Help and version are successes; everything else commander rejects is bad usage.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
+      process.exit(0);
+    }
+    process.exit(EXIT.usage);
+  }
+  if (error instanceof CliError) fail(error.message, error.exitCode);
+  if (error instanceof DomainError) fail(error.message, ERRORS[error.tag].exitCode);
+  fail(`unexpected error: ${(error as Error)?.stack ?? String(error)}`, EXIT.unavailable);
+}

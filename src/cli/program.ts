@@ -1,0 +1,20 @@
+import { Command } from 'commander';
+import { ApiClient, resolveClientOptions, type GlobalFlags } from './client.js';
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0  done (unlocking a key that is not locked only warns)
+  2  bad usage or input
+  3  the lock is held by someone else (stderr says who, their message, and when it expires)
+  4  not permitted (missing or invalid token, or a missing permission)
+  5  server unreachable or failing
+
+Environment:
+  STACKLOCK_URL    server address (default http://127.0.0.1:8080)
+  STACKLOCK_TOKEN  API token (default: the local server's <data dir>/admin-token)
+`;
+
+/** The client for a command, built from the program's global flags and the environment. */
+export function clientFor(cmd: Command): ApiClient {
+  return new ApiClient(resolveClientOptions(cmd.optsWithGlobals<GlobalFlags>()));
+}

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseDuration } from './core/duration.js';
+import { DomainError } from './core/errors.js';
+import { DEFAULT_MAX_TTL_MS, MIN_TTL_MS } from './core/lock-rules.js';
+
+/** Everything the server needs, built once: flag, then environment, then default. */
+export interface Config {
+  readonly dataDir: string;
+  readonly databaseUrl: string | null;
+  readonly port: number;
+  readonly host: string;
+  readonly maxTtlMs: number;
+  readonly lockDelayMs: number;
+  /** How often the reaper looks for expired locks. */
+  readonly reapIntervalMs: number;
+  readonly logLevel: string;
+  readonly bodyLimitBytes: number;
+}
+
+export interface ServerFlags {
+  dataDir?: string | undefined;
+  databaseUrl?: string | undefined;
+  port?: string | number | undefined;
+  host?: string | undefined;
+  maxTtl?: string | undefined;
+  lockDelay?: string | undefined;
+  logLevel?: string | undefined;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads `NAME`, or the file named by `NAME_FILE` (for secrets mounted as files). */
+export function secretFromEnv(env: Env, name: string): string | undefined {
+  const direct = env[name];
+  if (direct !== undefined && direct !== '') return direct;
+  const file = env[`${name}_FILE`];
+  if (file) return readFileSync(file, 'utf8').trim();
+  return undefined;
+}
+
+function pick(flag: string | number | undefined, envValue: string | undefined, fallback: string): string {
+  if (flag !== undefined && flag !== '') return String(flag);
+  if (envValue !== undefined && envValue !== '') return envValue;
+  return fallback;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new DomainError('ValidationError', `invalid port '${value}': a whole number from 0 to 65535`);
+  }
+  return n;
+}
+
+export function buildConfig(flags: ServerFlags = {}, env: Env = process.env): Config {
+  const maxTtlMs = parseDuration(pick(flags.maxTtl, env.STACKLOCK_MAX_TTL, '7d'), 'max TTL');
+  if (maxTtlMs < MIN_TTL_MS) {
+    throw new DomainError('ValidationError', 'the maximum TTL must be at least 1s');
+  }
+  const databaseUrl = pick(flags.databaseUrl, secretFromEnv(env, 'DATABASE_URL'), '');
+  return {
+    dataDir: resolve(pick(flags.dataDir, env.STACKLOCK_DATA_DIR, './data')),
+    databaseUrl: databaseUrl === '' ? null : databaseUrl,
+    port: port(pick(flags.port, env.PORT, '8080')),
+    host: pick(flags.host, env.HOST, '127.0.0.1'),
+    maxTtlMs: maxTtlMs ?? DEFAULT_MAX_TTL_MS,
+    lockDelayMs: parseDuration(pick(flags.lockDelay, env.STACKLOCK_LOCK_DELAY, '0'), 'lock delay'),
+    reapIntervalMs: 250,
+    logLevel: pick(flags.logLevel, env.STACKLOCK_LOG_LEVEL, 'info'),
+    bodyLimitBytes: 1024 * 1024,
+  };
+}

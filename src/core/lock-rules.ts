@@ -1,0 +1,114 @@
+import { formatDuration } from './duration.js';
+import { DomainError } from './errors.js';
+import type { Holder, Lock } from './types.js';
+
+export const KEY_MAX_LENGTH = 512;
+export const MESSAGE_MAX_LENGTH = 1024;
+export const HOLDER_ID_MAX_LENGTH = 512;
+export const MIN_TTL_MS = 1000;
+export const DEFAULT_MAX_TTL_MS = 7 * 86_400_000;
+
+// C0 and C1 control characters, DEL, and U+10FFFF (the top of the key space: list-by-prefix
+// uses `prefix || U+10FFFF` as its exclusive upper bound, so no key may contain it).
+// eslint-disable-next-line no-control-regex
+const FORBIDDEN_IN_KEY = /[\u0000-\u001f\u007f-\u009f]|\u{10FFFF}/u;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export function validateKey(key: unknown): string {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new DomainError('ValidationError', 'key is required: a non-empty string of at most 512 characters');
+  }
+  if ([...key].length > KEY_MAX_LENGTH) {
+    throw new DomainError('ValidationError', `key is too long: at most ${KEY_MAX_LENGTH} characters`, {
+      length: [...key].length,
+    });
+  }
+  if (FORBIDDEN_IN_KEY.test(key)) {
+    throw new DomainError('ValidationError', 'key must not contain control characters');
+  }
+  if (LONE_SURROGATE.test(key)) {
+    throw new DomainError('ValidationError', 'key must be valid Unicode (no lone surrogates)');
+  }
+  return key;
+}
+
+export function validateTtl(ttlMs: unknown, maxTtlMs: number): number {
+  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || !Number.isInteger(ttlMs)) {
+    throw new DomainError('ValidationError', 'ttl must be a whole number of milliseconds');
+  }
+  if (ttlMs < MIN_TTL_MS) {
+    throw new DomainError('ValidationError', `ttl must be at least 1s (got ${ttlMs}ms)`, { minTtlMs: MIN_TTL_MS });
+  }
+  if (ttlMs > maxTtlMs) {
+    throw new DomainError(
+      'ValidationError',
+      `ttl ${formatDuration(ttlMs)} is above the maximum of ${formatDuration(maxTtlMs)}`,
+      { maxTtlMs },
+    );
+  }
+  return ttlMs;
+}
+
+export function validateMessage(message: unknown): string {
+  if (message === undefined || message === null) return '';
+  if (typeof message !== 'string') {
+    throw new DomainError('ValidationError', 'message must be a string');
+  }
+  if ([...message].length > MESSAGE_MAX_LENGTH) {
+    throw new DomainError('ValidationError', `message is too long: at most ${MESSAGE_MAX_LENGTH} characters`);
+  }
+  return message;
+}
+
+/** An empty holderId is no holderId. */
+export function normalizeHolderId(holderId: unknown): string | null {
+  if (holderId === undefined || holderId === null || holderId === '') return null;
+  if (typeof holderId !== 'string') {
+    throw new DomainError('ValidationError', 'holderId must be a string');
+  }
+  if (holderId.length > HOLDER_ID_MAX_LENGTH) {
+    throw new DomainError('ValidationError', `holderId is too long: at most ${HOLDER_ID_MAX_LENGTH} characters`);
+  }
+  return holderId;
+}
+
+/** Same holder = same principal and the same non-empty holderId (SPEC rule 1). */
+export function isSameHolder(a: Holder, b: Holder): boolean {
+  return a.principal === b.principal && a.holderId !== null && a.holderId === b.holderId;
+}
+
+/** A release without holderId by the holder's principal releases its lock (SPEC "Words"). */
+export function mayRelease(lock: Holder, caller: Holder): boolean {
+  return lock.principal === caller.principal && (caller.holderId === null || caller.holderId === lock.holderId);
+}
+
+export type AcquireDecision = 'grant' | 'renew' | 'refuse';
+
+/**
+ * The acquire rule as a pure function: the executable statement of SPEC rule 1 with
+ * lock-delay. Stores implement it as one conditional statement; tests use this as the oracle.
+ */
+export function decideAcquire(existing: Lock | null, caller: Holder, now: Date, lockDelayMs = 0): AcquireDecision {
+  if (existing === null) return 'grant';
+  const t = now.getTime();
+  if (existing.expiresAt.getTime() > t) {
+    return isSameHolder(existing.holder, caller) ? 'renew' : 'refuse';
+  }
+  return existing.expiresAt.getTime() + lockDelayMs <= t ? 'grant' : 'refuse';
+}
+
+export function describeHolder(h: Holder): string {
+  return h.holderId ? `${h.principal} (${h.holderId})` : h.principal;
+}
+
+/** What a blocked person reads: who holds the key, why, and until when. */
+export function lockHeldMessage(lock: Lock, now: Date): string {
+  const why = lock.message ? `: "${lock.message}"` : ' (no message given)';
+  const expires = lock.expiresAt.toISOString();
+  if (lock.expiresAt.getTime() <= now.getTime()) {
+    return `'${lock.key}' expired at ${expires} and is in its lock-delay; it was held by ${describeHolder(lock.holder)}${why}`;
+  }
+  const left = formatDuration(lock.expiresAt.getTime() - now.getTime());
+  return `'${lock.key}' is locked by ${describeHolder(lock.holder)}${why}; expires at ${expires} (in ${left})`;
+}

@@ -1,0 +1,108 @@
+import type { LockStore } from '../store/lock-store.js';
+import { DomainError } from './errors.js';
+import {
+  lockHeldMessage,
+  normalizeHolderId,
+  validateKey,
+  validateMessage,
+  validateTtl,
+  describeHolder,
+} from './lock-rules.js';
+import { lockView } from './lock-view.js';
+import { hasScope, type JsonObject, type Lock, type Principal, type Scope } from './types.js';
+
+export interface LockServiceOptions {
+  readonly maxTtlMs: number;
+  readonly lockDelayMs: number;
+}
+
+export interface AcquireRequest {
+  readonly key: unknown;
+  readonly ttlMs: unknown;
+  readonly message?: unknown;
+  readonly holderId?: unknown;
+  readonly properties?: JsonObject | null;
+}
+
+export interface ReleaseRequest {
+  readonly key: unknown;
+  readonly force?: boolean;
+  readonly holderId?: unknown;
+  readonly reason?: string | null;
+}
+
+/**
+ * The lock rules applied to a caller: validation, permissions, and turning the store's
+ * outcomes into results or DomainErrors. The decision itself is the store's (one statement).
+ */
+export class LockService {
+  constructor(
+    private readonly store: LockStore,
+    private readonly options: LockServiceOptions,
+  ) {}
+
+  async acquire(caller: Principal, req: AcquireRequest): Promise<{ outcome: 'granted' | 'renewed'; lock: Lock }> {
+    requireScope(caller, 'locks:write');
+    const key = validateKey(req.key);
+    const ttlMs = validateTtl(req.ttlMs, this.options.maxTtlMs);
+    const message = validateMessage(req.message);
+    const holderId = normalizeHolderId(req.holderId);
+    const result = await this.store.acquire({
+      workspaceId: caller.workspaceId,
+      key,
+      ttlMs,
+      message,
+      holder: { principal: caller.name, holderId },
+      properties: req.properties ?? null,
+      details: caller.details,
+      lockDelayMs: this.options.lockDelayMs,
+    });
+    if (result.outcome === 'held') {
+      throw new DomainError('LockHeld', lockHeldMessage(result.lock, await this.store.now()), {
+        lock: lockView(result.lock),
+      });
+    }
+    return { outcome: result.outcome, lock: result.lock };
+  }
+
+  async release(caller: Principal, req: ReleaseRequest): Promise<{ outcome: 'released' | 'force_released'; lock: Lock }> {
+    requireScope(caller, 'locks:write');
+    const key = validateKey(req.key);
+    const force = req.force === true;
+    const mayForce = hasScope(caller, 'locks:force');
+    const result = await this.store.release({
+      workspaceId: caller.workspaceId,
+      key,
+      caller: { principal: caller.name, holderId: normalizeHolderId(req.holderId) },
+      force,
+      mayForce,
+      reason: req.reason ?? null,
+    });
+    switch (result.outcome) {
+      case 'not_found':
+        throw new DomainError('LockNotFound', `'${key}' is not locked`, { key });
+      case 'not_holder': {
+        const held = `'${key}' is locked by ${describeHolder(result.lock.holder)}${result.lock.message ? `: "${result.lock.message}"` : ''}`;
+        const hint = !force
+          ? 'only its holder can release it; someone with the locks:force permission can force it'
+          : `${caller.name} lacks the locks:force permission needed to force it`;
+        throw new DomainError('NotLockHolder', `${held}; ${hint}`, { lock: lockView(result.lock) });
+      }
+      default:
+        return result;
+    }
+  }
+
+  async get(caller: Principal, rawKey: unknown): Promise<Lock> {
+    const key = validateKey(rawKey);
+    const lock = await this.store.getLock(caller.workspaceId, key);
+    if (!lock) throw new DomainError('LockNotFound', `'${key}' is not locked`, { key });
+    return lock;
+  }
+}
+
+export function requireScope(caller: Principal, scope: Scope): void {
+  if (!hasScope(caller, scope)) {
+    throw new DomainError('Forbidden', `${caller.name} lacks the ${scope} permission`, { required: scope });
+  }
+}

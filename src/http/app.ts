@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import Ajv from 'ajv';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Config } from '../config.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { ERRORS } from '../core/errors.js';
+import { LockService } from '../core/lock-service.js';
+import type { Principal } from '../core/types.js';
+import { apiTokenResolver, authenticator, type Authenticate, type BearerResolver } from '../auth/authenticate.js';
+import type { LockStore } from '../store/lock-store.js';
+import { errorEnvelope } from './envelope.js';
+import { toDomainError } from './error-mapping.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { eventRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
+import { lockRoutes } from './routes/locks.js';
+import { tokenRoutes } from './routes/tokens.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hook on every route that is not `config: { public: true }`. */
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    public?: boolean;
+  }
+}
+
+export interface AppDeps {
+  readonly store: LockStore;
+  readonly clock?: Clock;
+  /** `false` silences the log (tests); otherwise pino options or an instance. */
+  readonly logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
+  /** More ways to turn a bearer token into a principal (OIDC sessions). */
+  readonly resolvers?: BearerResolver[];
+}
+
+/** What route plugins receive. */
+export interface AppContext {
+  readonly config: Config;
+  readonly store: LockStore;
+  readonly locks: LockService;
+  readonly metrics: Metrics;
+  readonly authenticate: Authenticate;
+  readonly clock: Clock;
+}
+
+/** Builds the server without listening: `main` listens, tests use `inject()`. */
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const logger = deps.logger ?? { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] };
+  const app = Fastify({
+    ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger }),
+    genReqId: () => randomUUID(),
+    bodyLimit: config.bodyLimitBytes,
+    routerOptions: { maxParamLength: 8192, ignoreTrailingSlash: true },
+  }) as unknown as FastifyInstance;
+
+  // Bodies are validated without coercion ("5000" is not a TTL); query strings and params are
+  // strings on the wire and are coerced to the declared types.
+  const bodyAjv = new Ajv.default({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+  const queryAjv = new Ajv.default({ coerceTypes: true, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
+
+  // Only JSON is accepted: text/plain would otherwise reach the handlers as a string.
+  app.removeContentTypeParser('text/plain');
+
+  const metrics = createMetrics();
+  const authenticate = authenticator([...(deps.resolvers ?? []), apiTokenResolver(deps.store)]);
+  const ctx: AppContext = {
+    config,
+    store: deps.store,
+    locks: new LockService(deps.store, { maxTtlMs: config.maxTtlMs, lockDelayMs: config.lockDelayMs }),
+    metrics,
+    authenticate,
+    clock: deps.clock ?? systemClock,
+  };
+
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.public || request.is404) return;
+    request.principal = await authenticate(request.headers.authorization);
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-trace-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration
+      .labels(request.method, request.routeOptions.url ?? 'unknown', String(reply.statusCode))
+      .observe(reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const domain = toDomainError(error);
+    const status = ERRORS[domain.tag].status;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ errorTag: domain.tag }, domain.message);
+    void reply.code(status).type('application/json').send(errorEnvelope(domain.tag, domain.message, request.id, domain.context));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .type('application/json')
+      .send(errorEnvelope('NotFound', `no such route: ${request.method} ${request.url.split('?')[0]}`, request.id));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'stacklock', version: '0.1.0', description: 'Deployment locking and dispatch gating' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  await app.register(healthRoutes, { ctx });
+  await app.register(lockRoutes, { ctx, prefix: '/api/v1' });
+  await app.register(eventRoutes, { ctx, prefix: '/api/v1' });
+  await app.register(tokenRoutes, { ctx, prefix: '/api/v1' });
+  return app;
+}
+
+function isLoggerInstance(l: unknown): l is FastifyServerOptions['loggerInstance'] {
+  return typeof l === 'object' && l !== null && typeof (l as { child?: unknown }).child === 'function';
+}

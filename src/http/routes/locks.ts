@@ -1,0 +1,183 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { DomainError } from '../../core/errors.js';
+import { lockView } from '../../core/lock-view.js';
+import type { JsonObject, Principal } from '../../core/types.js';
+import type { AppContext } from '../app.js';
+import { envelopeSchema, okEnvelope } from '../envelope.js';
+import { keyParam, lockViewSchema } from '../schemas.js';
+
+const MAX_PAGE = 1000;
+
+const acquireBody = {
+  type: 'object',
+  required: ['key'],
+  properties: {
+    key: { type: 'string', description: '1–512 characters, no control characters' },
+    ttlMs: { type: 'integer', description: 'lease length in milliseconds (1s to the configured maximum)' },
+    message: { type: 'string', maxLength: 1024, description: 'shown to anyone the lock blocks' },
+    holderId: { type: 'string', description: 'same principal + same holderId renews instead of being refused' },
+    properties: { type: 'object', additionalProperties: true },
+  },
+} as const;
+
+const releaseBody = {
+  type: 'object',
+  required: ['key'],
+  properties: {
+    key: { type: 'string' },
+    force: { type: 'boolean', description: 'release a lock held by someone else (needs locks:force)' },
+    holderId: { type: 'string' },
+    reason: { type: 'string', maxLength: 1024, description: 'recorded in the audit event of a forced release' },
+  },
+} as const;
+
+const releaseQuery = {
+  type: 'object',
+  properties: {
+    force: { type: 'boolean' },
+    holderId: { type: 'string' },
+    reason: { type: 'string', maxLength: 1024 },
+  },
+} as const;
+
+const listQuery = {
+  type: 'object',
+  properties: {
+    prefix: { type: 'string', maxLength: 512 },
+    limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 100 },
+    cursor: { type: 'string', maxLength: 4096 },
+  },
+} as const;
+
+interface AcquireBody {
+  key: string;
+  ttlMs?: number;
+  message?: string;
+  holderId?: string;
+  properties?: JsonObject;
+}
+interface ReleaseBody {
+  key: string;
+  force?: boolean;
+  holderId?: string;
+  reason?: string;
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new DomainError('Unauthorized', 'authentication required');
+  return request.principal;
+}
+
+/** The key of `/locks/<urlencoded key>`: the router has already decoded it. */
+function keyFrom(request: FastifyRequest): string {
+  return (request.params as { '*': string })['*'];
+}
+
+export async function lockRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
+  const { locks, metrics } = ctx;
+
+  app.post<{ Body: AcquireBody }>(
+    '/locks',
+    {
+      schema: {
+        summary: 'Acquire a lock, or renew it when the same holder already holds it',
+        body: acquireBody,
+        response: { 200: envelopeSchema(lockViewSchema), 201: envelopeSchema(lockViewSchema) },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      try {
+        const { outcome, lock } = await locks.acquire(principalOf(request), {
+          key: b.key,
+          ttlMs: b.ttlMs,
+          message: b.message,
+          holderId: b.holderId,
+          properties: b.properties ?? null,
+        });
+        metrics.lockOperations.labels('acquire', outcome).inc();
+        const status = outcome === 'granted' ? 201 : 200;
+        return reply.code(status).send(okEnvelope(lockView(lock), request.id, status));
+      } catch (e) {
+        if (e instanceof DomainError && e.tag === 'LockHeld') metrics.lockOperations.labels('acquire', 'held').inc();
+        throw e;
+      }
+    },
+  );
+
+  const release = async (request: FastifyRequest, input: ReleaseBody) => {
+    const { outcome, lock } = await locks.release(principalOf(request), input);
+    metrics.lockOperations.labels('release', outcome).inc();
+    return okEnvelope({ ...lockView(lock, await ctx.store.now()), outcome }, request.id);
+  };
+
+  app.delete<{ Body: ReleaseBody }>(
+    '/locks',
+    { schema: { summary: 'Release a lock (the key is in the JSON body)', body: releaseBody } },
+    async (request) => release(request, request.body),
+  );
+
+  app.delete<{ Querystring: { force?: boolean; holderId?: string; reason?: string }; Body: Partial<ReleaseBody> | undefined }>(
+    '/locks/*',
+    { schema: { summary: 'Release the lock on a URL-encoded key', params: keyParam, querystring: releaseQuery } },
+    async (request) => {
+      const body = (request.body ?? {}) as Partial<ReleaseBody>;
+      return release(request, {
+        key: keyFrom(request),
+        force: request.query.force ?? body.force,
+        holderId: request.query.holderId ?? body.holderId,
+        reason: request.query.reason ?? body.reason,
+      });
+    },
+  );
+
+  app.get(
+    '/locks/*',
+    { schema: { summary: 'The live lock on a URL-encoded key', params: keyParam, response: { 200: envelopeSchema(lockViewSchema) } } },
+    async (request) => okEnvelope(lockView(await locks.get(principalOf(request), keyFrom(request))), request.id),
+  );
+
+  app.get<{ Querystring: { prefix?: string; limit: number; cursor?: string } }>(
+    '/locks',
+    {
+      schema: {
+        summary: 'Live locks by key order, optionally under a prefix (keyset pagination)',
+        querystring: listQuery,
+        response: {
+          200: envelopeSchema({
+            type: 'object',
+            properties: {
+              locks: { type: 'array', items: lockViewSchema },
+              nextCursor: { type: ['string', 'null'] },
+            },
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const { prefix, limit, cursor } = request.query;
+      const page = await ctx.store.listLocks({
+        workspaceId: principal.workspaceId,
+        limit,
+        ...(prefix ? { prefix } : {}),
+        ...(cursor ? { after: decodeCursor(cursor) } : {}),
+      });
+      return okEnvelope(
+        {
+          locks: page.locks.map((l) => lockView(l)),
+          nextCursor: page.nextAfter === null ? null : Buffer.from(page.nextAfter, 'utf8').toString('base64url'),
+        },
+        request.id,
+      );
+    },
+  );
+}
+
+function decodeCursor(cursor: string): string {
+  const key = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (Buffer.from(key, 'utf8').toString('base64url') !== cursor) {
+    throw new DomainError('ValidationError', 'invalid cursor: pass back the nextCursor of a previous page');
+  }
+  return key;
+}

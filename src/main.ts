@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { bootstrap } from './auth/bootstrap.js';
+import type { Config } from './config.js';
+import { Reaper } from './core/reaper.js';
+import { buildApp, type AppDeps } from './http/app.js';
+import type { LockStore } from './store/lock-store.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+
+/** Picks the backend: PostgreSQL when a database URL is configured, else the embedded SQLite file. */
+export async function createStore(config: Config): Promise<LockStore> {
+  if (config.databaseUrl) {
+    throw new Error('PostgreSQL is not available in this build yet: unset DATABASE_URL to use SQLite');
+  }
+  const store = new SqliteStore({ path: join(config.dataDir, 'stacklock.db') });
+  await store.migrate();
+  return store;
+}
+
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly store: LockStore;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Wiring only: store, first-start bootstrap, app, reaper, listen. */
+export async function startServer(config: Config, deps: Partial<AppDeps> = {}): Promise<RunningServer> {
+  const store = deps.store ?? (await createStore(config));
+  const app = await buildApp(config, { ...deps, store });
+  const boot = await bootstrap(store, config.dataDir);
+  if (boot.adminTokenPath) {
+    app.log.info({ path: boot.adminTokenPath }, `first start: created workspace 'default' and wrote its admin token to ${boot.adminTokenPath} (mode 0600)`);
+  }
+  const reaper = new Reaper(store, {
+    intervalMs: config.reapIntervalMs,
+    lockDelayMs: config.lockDelayMs,
+    onError: (error) => app.log.error({ err: error }, 'reaper pass failed'),
+  });
+  store.onChange((c) => {
+    if (c.kind === 'expired') app.log.info({ key: c.key, token: c.token, workspaceId: c.workspaceId }, 'lock expired');
+  });
+  await app.listen({ port: config.port, host: config.host });
+  reaper.start();
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  app.log.info({ url, backend: store.capabilities.backend, dataDir: config.dataDir }, `stacklock listening on ${url}`);
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    store,
+    url,
+    close: () =>
+      (closing ??= (async () => {
+        await reaper.stop();
+        await app.close();
+        await store.close();
+      })()),
+  };
+}

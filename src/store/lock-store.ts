@@ -1,0 +1,129 @@
+import type { AuditEvent, AuditQuery } from '../core/audit.js';
+import type { Holder, JsonObject, Lock, Scope } from '../core/types.js';
+
+/**
+ * The storage port. SQLite and PostgreSQL implement it; both pass test/conformance.
+ * Every write is atomic and durable when its promise resolves; every decision about who
+ * holds a key is taken by the database in one conditional statement, never by reading
+ * first and writing after in application code. The audit event of a change is written in
+ * the same transaction as the change.
+ */
+export interface LockStore {
+  readonly capabilities: StoreCapabilities;
+
+  /** Applies the numbered migrations not yet applied. Safe to call at every start. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  /** The store's clock: the server's (SQLite) or the database's now() (PostgreSQL). */
+  now(): Promise<Date>;
+
+  acquire(input: AcquireInput): Promise<AcquireResult>;
+  release(input: ReleaseInput): Promise<ReleaseResult>;
+  /** The live lock on a key, or null when free. An expired lock is free even before the reaper ran. */
+  getLock(workspaceId: string, key: string): Promise<Lock | null>;
+  listLocks(query: ListLocksQuery): Promise<ListLocksPage>;
+  /**
+   * Frees up to `limit` locks whose expiry (plus lock-delay) has passed, writing `lock.expired`
+   * for each. Costs O(expired) through the index on expires_at.
+   */
+  reapExpired(limit: number, lockDelayMs: number): Promise<Lock[]>;
+
+  appendEvent(event: import('../core/audit.js').NewAuditEvent): Promise<void>;
+  queryEvents(query: AuditQuery): Promise<AuditEvent[]>;
+
+  ensureWorkspace(name: string): Promise<Workspace>;
+  getWorkspace(idOrName: string): Promise<Workspace | null>;
+  createToken(input: NewApiToken): Promise<ApiTokenRecord>;
+  findTokenByHash(tokenHash: string): Promise<ApiTokenRecord | null>;
+  countTokens(workspaceId: string): Promise<number>;
+
+  /** Called after a change has committed (on any replica, where the backend can hear them). */
+  onChange(listener: (change: LockChange) => void): () => void;
+}
+
+export interface StoreCapabilities {
+  readonly backend: 'sqlite' | 'postgres';
+  /** Whose clock decides expiry. */
+  readonly clock: 'server' | 'database';
+  /** Several server processes may share this store. */
+  readonly multiReplica: boolean;
+  /** Concurrent writes share one durable commit. */
+  readonly groupCommit: boolean;
+}
+
+export interface AcquireInput {
+  readonly workspaceId: string;
+  readonly key: string;
+  readonly ttlMs: number;
+  readonly message: string;
+  readonly holder: Holder;
+  readonly properties?: JsonObject | null;
+  readonly details?: JsonObject | null;
+  /** After an expiry (not a release) the key stays unavailable this long. */
+  readonly lockDelayMs?: number;
+}
+
+export type AcquireResult =
+  | { readonly outcome: 'granted'; readonly lock: Lock; readonly previous: Lock | null }
+  | { readonly outcome: 'renewed'; readonly lock: Lock }
+  | { readonly outcome: 'held'; readonly lock: Lock };
+
+export interface ReleaseInput {
+  readonly workspaceId: string;
+  readonly key: string;
+  readonly caller: Holder;
+  /** The caller asks to release someone else's lock... */
+  readonly force: boolean;
+  /** ...and is allowed to (locks:force). */
+  readonly mayForce: boolean;
+  readonly reason?: string | null;
+}
+
+export type ReleaseResult =
+  | { readonly outcome: 'released' | 'force_released'; readonly lock: Lock }
+  | { readonly outcome: 'not_found' }
+  | { readonly outcome: 'not_holder'; readonly lock: Lock };
+
+export interface ListLocksQuery {
+  readonly workspaceId: string;
+  readonly prefix?: string;
+  /** Keys strictly after this one (keyset pagination). */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+export interface ListLocksPage {
+  readonly locks: Lock[];
+  /** The last key of this page when more may follow. */
+  readonly nextAfter: string | null;
+}
+
+export interface Workspace {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: Date;
+}
+
+export interface NewApiToken {
+  readonly workspaceId: string;
+  readonly name: string;
+  readonly tokenHash: string;
+  readonly scopes: readonly Scope[];
+  readonly createdBy: string;
+}
+
+export interface ApiTokenRecord {
+  readonly id: string;
+  readonly workspaceId: string;
+  readonly name: string;
+  readonly scopes: readonly Scope[];
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+}
+
+export interface LockChange {
+  readonly workspaceId: string;
+  readonly key: string;
+  readonly kind: 'granted' | 'renewed' | 'released' | 'force_released' | 'expired';
+  readonly token: number;
+}
