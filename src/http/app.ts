@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Ajv from 'ajv';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Config } from '../config.js';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -54,6 +54,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     genReqId: () => randomUUID(),
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { maxParamLength: 8192, ignoreTrailingSlash: true },
+    // Errors the framework raises before routing (a malformed URL, a bad content-type header)
+    // get the envelope too.
+    frameworkErrors: (error, request, reply) => {
+      const domain = toDomainError(error);
+      void (reply as unknown as FastifyReply)
+        .code(ERRORS[domain.tag].status)
+        .type('application/json')
+        .send(errorEnvelope(domain.tag, error.code === 'FST_ERR_BAD_URL' ? 'malformed URL: bad percent-encoding' : domain.message, request.id));
+    },
   }) as unknown as FastifyInstance;
 
   // Bodies are validated without coercion ("5000" is not a TTL); query strings and params are

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, startServerProcess, type ServerProcess } from '../support/processes.js';
+import { tempDir } from '../support/app.js';
+
+describe('the stacklock CLI against a real server on loopback', () => {
+  let server: ServerProcess;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    server = await startServerProcess(tempDir());
+    // No STACKLOCK_TOKEN: the CLI finds the local server's admin token in the data dir.
+    env = { STACKLOCK_URL: server.url, STACKLOCK_DATA_DIR: server.dataDir, STACKLOCK_TOKEN: '' };
+  });
+  afterAll(async () => {
+    await server.kill('SIGTERM');
+  });
+
+  it('locks with the seed form (bare TTL in milliseconds), shows status and list, unlocks', async () => {
+    const lock = await runCli(['lock', 'acme/infra/prod/vpc', '--ttl', '900000', '--message', 'applying VPC change'], env);
+    expect(lock.code, lock.stderr).toBe(0);
+    expect(lock.stdout).toMatch(/^Locked 'acme\/infra\/prod\/vpc' until \S+ \(in 15m\), fencing token 1, holder token:admin/);
+
+    const status = await runCli(['status', 'acme/infra/prod/vpc'], env);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('applying VPC change');
+    expect(status.stdout).toContain('token:admin');
+
+    await runCli(['lock', 'acme/infra/dev/vpc', '--ttl', '90s'], env);
+    const list = await runCli(['list', '--prefix', 'acme/infra/'], env);
+    expect(list.code).toBe(0);
+    const lines = list.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^KEY\s+HOLDER\s+TOKEN\s+EXPIRES\s+MESSAGE$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['acme/infra/dev/vpc', 'acme/infra/prod/vpc']);
+    const json = JSON.parse((await runCli(['list', '--json'], env)).stdout);
+    expect(json.map((l: { key: string }) => l.key)).toEqual(['acme/infra/dev/vpc', 'acme/infra/prod/vpc']);
+
+    const unlock = await runCli(['unlock', 'acme/infra/prod/vpc'], env);
+    expect(unlock.code).toBe(0);
+    expect(unlock.stdout).toContain("Unlocked 'acme/infra/prod/vpc'");
+    const free = await runCli(['status', 'acme/infra/prod/vpc'], env);
+    expect(free.stdout).toContain('is not locked');
+  });
+
+  it('exits 3 when someone else holds the lock, saying who, why and until when', async () => {
+    await runCli(['lock', 'shared/stack', '--ttl', '10m', '--message', 'release 42 in progress', '--holder-id', 'alice'], env);
+    const r = await runCli(['lock', 'shared/stack', '--ttl', '10m', '--holder-id', 'bob'], env);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('token:admin (alice)');
+    expect(r.stderr).toContain('"release 42 in progress"');
+    expect(r.stderr).toMatch(/expires at \d{4}-\d\d-\d\dT/);
+    // The same holder id renews.
+    const renew = await runCli(['lock', 'shared/stack', '--ttl', '20m', '--holder-id', 'alice', '--json'], env);
+    expect(renew.code).toBe(0);
+    expect(JSON.parse(renew.stdout)).toMatchObject({ key: 'shared/stack', holder: { holderId: 'alice' } });
+  });
+
+  it('warns and exits 0 when unlocking a key that is not locked', async () => {
+    const r = await runCli(['unlock', 'never/locked'], env);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("warning: 'never/locked' is not locked");
+  });
+
+  it('exits 2 on bad usage or input', async () => {
+    expect((await runCli(['lock', 'k', '--ttl', 'soon'], env)).code).toBe(2);
+    expect((await runCli(['lock', 'k'], env)).code).toBe(2);
+    expect((await runCli(['lock', 'k', '--ttl', '0'], env)).code).toBe(2);
+    const tooLong = await runCli(['lock', 'k', '--ttl', '30d'], env);
+    expect(tooLong.code).toBe(2);
+    expect(tooLong.stderr).toContain('above the maximum of 7d');
+    expect((await runCli(['frobnicate'], env)).code).toBe(2);
+  });
+
+  it('creates tokens (printing only the token) and exits 4 when not permitted', async () => {
+    const created = await runCli(['token', 'create', '--name', 'ci-deployer', '--scopes', 'locks:write'], env);
+    expect(created.code).toBe(0);
+    expect(created.stdout.trim()).toMatch(/^slk_[A-Za-z0-9_-]{43}$/);
+    const token = created.stdout.trim();
+    const asCi = { ...env, STACKLOCK_TOKEN: token };
+    await runCli(['lock', 'owned/by/admin', '--ttl', '1m'], env);
+    const notHolder = await runCli(['unlock', 'owned/by/admin'], asCi);
+    expect(notHolder.code).toBe(4);
+    expect(notHolder.stderr).toContain('only its holder can release it');
+    const noForce = await runCli(['unlock', 'owned/by/admin', '--force'], asCi);
+    expect(noForce.code).toBe(4);
+    expect(noForce.stderr).toContain('locks:force');
+    const forced = await runCli(['unlock', 'owned/by/admin', '--force', '--reason', 'runner died'], env);
+    expect(forced.code).toBe(0);
+    expect((await runCli(['token', 'create', '--name', 'x'], asCi)).code).toBe(4);
+    expect((await runCli(['list'], { ...env, STACKLOCK_TOKEN: 'slk_wrong' })).code).toBe(4);
+    expect((await runCli(['token', 'create', '--name', 'y', '--scopes', 'locks:everything'], env)).code).toBe(2);
+  });
+
+  it('exits 5 when the server is unreachable', async () => {
+    const r = await runCli(['list'], { ...env, STACKLOCK_URL: 'http://127.0.0.1:9' });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('cannot reach stacklock');
+  });
+
+  it('documents the exit codes in --help', async () => {
+    const r = await runCli(['--help'], env);
+    expect(r.code).toBe(0);
+    for (const code of ['0  done', '2  bad usage', '3  the lock is held', '4  not permitted', '5  server unreachable']) expect(r.stdout).toContain(code);
+  });
+});
