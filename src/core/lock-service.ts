@@ -26,7 +26,11 @@ export interface AcquireRequest {
 
 export interface ReleaseRequest {
   readonly key: unknown;
-  readonly force?: boolean;
+  /**
+   * `true`: release it whoever holds it (needs locks:force). `'if-permitted'`: force exactly when
+   * the caller has that right, the unlock of atmos, which names no holder and has no --force.
+   */
+  readonly force?: boolean | 'if-permitted';
   readonly holderId?: unknown;
   readonly reason?: string | null;
 }
@@ -68,8 +72,8 @@ export class LockService {
   async release(caller: Principal, req: ReleaseRequest): Promise<{ outcome: 'released' | 'force_released'; lock: Lock }> {
     requireScope(caller, 'locks:write');
     const key = validateKey(req.key);
-    const force = req.force === true;
     const mayForce = hasScope(caller, 'locks:force');
+    const force = req.force === true || (req.force === 'if-permitted' && mayForce);
     const result = await this.store.release({
       workspaceId: caller.workspaceId,
       key,

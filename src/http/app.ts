@@ -125,6 +125,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(lockRoutes, { ctx, prefix: '/api/v1' });
   await app.register(eventRoutes, { ctx, prefix: '/api/v1' });
   await app.register(tokenRoutes, { ctx, prefix: '/api/v1' });
+  // atmos before v1.180.0 called `<base>/api/...`: the same handlers, left out of /openapi.json.
+  await app.register(
+    async (legacy) => {
+      legacy.addHook('onRoute', (route) => {
+        route.schema = { ...(route.schema ?? {}), hide: true };
+      });
+      await legacy.register(lockRoutes, { ctx });
+    },
+    { prefix: '/api' },
+  );
   return app;
 }
 

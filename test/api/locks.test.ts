@@ -37,9 +37,12 @@ describe('lock API', () => {
     const rel = await t.call({ method: 'DELETE', url: '/api/v1/locks', payload: { key: 'acme/infra/prod/vpc' } });
     expect(rel.statusCode).toBe(200);
     expect(rel.json().data.outcome).toBe('released');
-    const again = await t.call({ method: 'DELETE', url: '/api/v1/locks', payload: { key: 'acme/infra/prod/vpc' } });
+    // SPEC rule 2 on the key's own URL; the key-in-body form is atmos's unlock and is idempotent (docs/atmos.md).
+    const again = await t.call({ method: 'DELETE', url: `/api/v1/locks/${encodeURIComponent('acme/infra/prod/vpc')}` });
     expect(again.statusCode).toBe(404);
     expect(again.json()).toMatchObject({ success: false, errorTag: 'LockNotFound' });
+    const byBody = await t.call({ method: 'DELETE', url: '/api/v1/locks', payload: { key: 'acme/infra/prod/vpc' } });
+    expect(byBody.json()).toMatchObject({ success: true, data: { outcome: 'not_locked' } });
   });
 
   it('renews for the same holderId (200, same token) and never without one', async () => {

@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DomainError } from '../../core/errors.js';
+import type { ReleaseRequest } from '../../core/lock-service.js';
 import { lockView } from '../../core/lock-view.js';
-import type { JsonObject, Principal } from '../../core/types.js';
+import type { Principal } from '../../core/types.js';
 import type { AppContext } from '../app.js';
+import { atmosPropertiesSchema, fromAtmosLockFields, type AtmosLockFields, UNLOCK_BY_KEY_REASON } from '../atmos-wire.js';
 import { envelopeSchema, okEnvelope } from '../envelope.js';
 import { keyParam, lockViewSchema } from '../schemas.js';
 
@@ -14,9 +16,11 @@ const acquireBody = {
   properties: {
     key: { type: 'string', description: '1–512 characters, no control characters' },
     ttlMs: { type: 'integer', description: 'lease length in milliseconds (1s to the configured maximum)' },
+    ttl: { type: 'integer', description: 'the atmos form: lease length in seconds (ttlMs wins when both are sent)' },
     message: { type: 'string', maxLength: 1024, description: 'shown to anyone the lock blocks' },
+    lockMessage: { type: 'string', maxLength: 1024, description: 'the atmos form of message (message wins when both are sent)' },
     holderId: { type: 'string', description: 'same principal + same holderId renews instead of being refused' },
-    properties: { type: 'object', additionalProperties: true },
+    properties: atmosPropertiesSchema,
   },
 } as const;
 
@@ -49,12 +53,11 @@ const listQuery = {
   },
 } as const;
 
-interface AcquireBody {
+interface AcquireBody extends AtmosLockFields {
   key: string;
   ttlMs?: number;
   message?: string;
   holderId?: string;
-  properties?: JsonObject;
 }
 interface ReleaseBody {
   key: string;
@@ -87,16 +90,18 @@ export async function lockRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     },
     async (request, reply) => {
       const b = request.body;
+      const atmos = fromAtmosLockFields(b);
       try {
         const { outcome, lock } = await locks.acquire(principalOf(request), {
           key: b.key,
-          ttlMs: b.ttlMs,
-          message: b.message,
+          ttlMs: atmos.ttlMs,
+          message: atmos.message,
           holderId: b.holderId,
-          properties: b.properties ?? null,
+          properties: atmos.properties,
         });
         metrics.lockOperations.labels('acquire', outcome).inc();
-        const status = outcome === 'granted' ? 201 : 200;
+        // Atmos Pro answers a grant with 200; stacklock's own form tells a grant (201) from a renewal (200).
+        const status = outcome === 'granted' && !atmos.atmosForm ? 201 : 200;
         return reply.code(status).send(okEnvelope(lockView(lock), request.id, status));
       } catch (e) {
         if (e instanceof DomainError && e.tag === 'LockHeld') metrics.lockOperations.labels('acquire', 'held').inc();
@@ -105,16 +110,34 @@ export async function lockRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     },
   );
 
-  const release = async (request: FastifyRequest, input: ReleaseBody) => {
+  const release = async (request: FastifyRequest, input: ReleaseRequest) => {
     const { outcome, lock } = await locks.release(principalOf(request), input);
     metrics.lockOperations.labels('release', outcome).inc();
     return okEnvelope({ ...lockView(lock, await ctx.store.now()), outcome }, request.id);
   };
 
+  // The atmos unlock (`atmos pro unlock` sends only `{"key": …}`, has no --force and reads only
+  // `success`): releasing a free key is a success (`outcome: not_locked`), and without a `force`
+  // field a caller that holds locks:force for the key releases it whoever holds it.
   app.delete<{ Body: ReleaseBody }>(
     '/locks',
-    { schema: { summary: 'Release a lock (the key is in the JSON body)', body: releaseBody } },
-    async (request) => release(request, request.body),
+    {
+      schema: {
+        summary:
+          'Unlock by key, as atmos does: idempotent (a free key answers outcome not_locked); without "force", a caller with locks:force releases whoever holds it',
+        body: releaseBody,
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      try {
+        return await release(request, { ...b, force: b.force ?? 'if-permitted', reason: b.reason ?? (b.force === undefined ? UNLOCK_BY_KEY_REASON : null) });
+      } catch (e) {
+        if (!(e instanceof DomainError && e.tag === 'LockNotFound')) throw e;
+        metrics.lockOperations.labels('release', 'not_locked').inc();
+        return okEnvelope({ key: b.key, outcome: 'not_locked' }, request.id);
+      }
+    },
   );
 
   app.delete<{ Querystring: { force?: boolean; holderId?: string; reason?: string }; Body: Partial<ReleaseBody> | undefined }>(
