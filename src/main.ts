@@ -1,21 +1,39 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { bootstrap } from './auth/bootstrap.js';
-import type { Config } from './config.js';
+import type { Config, Env } from './config.js';
 import { Reaper } from './core/reaper.js';
 import { buildApp, type AppDeps } from './http/app.js';
 import type { LockStore } from './store/lock-store.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 
+/**
+ * The history checker's teeth test sets this to make the PostgreSQL acquire skip its condition.
+ * Honoured only when NODE_ENV=test as well, so no production start can break locking by accident.
+ */
+export const UNSAFE_SKIP_ACQUIRE_CONDITION = 'STACKLOCK_TEST_UNSAFE_SKIP_ACQUIRE_CONDITION';
+
 /** Picks the backend: PostgreSQL when a database URL is configured, else the embedded SQLite file. */
-export async function createStore(config: Config): Promise<LockStore> {
+export async function createStore(config: Config, env: Env = process.env, log: StoreLog = () => undefined): Promise<LockStore> {
   if (config.databaseUrl) {
-    throw new Error('PostgreSQL is not available in this build yet: unset DATABASE_URL to use SQLite');
+    const unsafe = env.NODE_ENV === 'test' && env[UNSAFE_SKIP_ACQUIRE_CONDITION] === '1';
+    if (unsafe) log('warn', `${UNSAFE_SKIP_ACQUIRE_CONDITION}=1: acquire skips its condition; mutual exclusion is BROKEN (tests only)`);
+    const pgStore = new PostgresStore({ connectionString: config.databaseUrl, log, unsafeSkipAcquireCondition: unsafe });
+    try {
+      await pgStore.migrate();
+    } catch (error) {
+      await pgStore.close().catch(() => undefined);
+      throw error;
+    }
+    return pgStore;
   }
   const store = new SqliteStore({ path: join(config.dataDir, 'stacklock.db') });
   await store.migrate();
   return store;
 }
+
+export type StoreLog = (level: 'warn' | 'error', message: string, error?: unknown) => void;
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -26,8 +44,14 @@ export interface RunningServer {
 
 /** Wiring only: store, first-start bootstrap, app, reaper, listen. */
 export async function startServer(config: Config, deps: Partial<AppDeps> = {}): Promise<RunningServer> {
-  const store = deps.store ?? (await createStore(config));
+  let appLog: FastifyInstance['log'] | null = null;
+  const storeLog: StoreLog = (level, message, error) => {
+    if (appLog) appLog[level]({ err: error }, message);
+    else process.stderr.write(`${message}\n`);
+  };
+  const store = deps.store ?? (await createStore(config, process.env, storeLog));
   const app = await buildApp(config, { ...deps, store });
+  appLog = app.log;
   const boot = await bootstrap(store, config.dataDir);
   if (boot.adminTokenPath) {
     app.log.info({ path: boot.adminTokenPath }, `first start: created workspace 'default' and wrote its admin token to ${boot.adminTokenPath} (mode 0600)`);

@@ -1,5 +1,7 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DomainError } from '../core/errors.js';
 import type { LockStore, Workspace } from '../store/lock-store.js';
 import { generateToken, hashToken } from './tokens.js';
 
@@ -24,16 +26,28 @@ export async function bootstrap(store: LockStore, dataDir: string): Promise<Boot
   const token = generateToken();
   mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, ADMIN_TOKEN_FILE);
-  // Write the file before the hash is stored: a crash in between leaves a file to retry with, never a lost token.
-  writeFileSync(path, token + '\n', { mode: 0o600 });
-  chmodSync(path, 0o600);
-  await store.createToken({
-    workspaceId: workspace.id,
-    name: 'admin',
-    tokenHash: hashToken(token),
-    scopes: ['admin'],
-    createdBy: 'system',
-  });
+  // The token is on disk before its hash is stored (a crash in between leaves a file holding the
+  // token, never a stored hash nobody knows), under a name of its own until its hash is stored:
+  // replicas sharing a database (and maybe a data dir) may bootstrap at once, and only the one whose
+  // token was stored may publish admin-token.
+  const pending = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.pending`;
+  writeFileSync(pending, token + '\n', { mode: 0o600 });
+  chmodSync(pending, 0o600);
+  try {
+    await store.createToken({
+      workspaceId: workspace.id,
+      name: 'admin',
+      tokenHash: hashToken(token),
+      scopes: ['admin'],
+      createdBy: 'system',
+    });
+  } catch (error) {
+    rmSync(pending, { force: true });
+    // Another replica created the admin token first: its file is the one to use.
+    if (error instanceof DomainError && error.tag === 'Conflict') return { workspace, adminTokenPath: null };
+    throw error;
+  }
+  renameSync(pending, path);
   return { workspace, adminTokenPath: path };
 }
 

@@ -1,0 +1,151 @@
+/**
+ * The lock statements. Each decision is one statement that also writes its audit events and
+ * sends its NOTIFY, so the change, its record and its announcement commit together.
+ *
+ * Time is the database's: NOW is the statement's start time truncated to milliseconds. It can
+ * only lag the real time of the decision (a statement may wait for a row lock), which makes a
+ * live lock look live a little longer, never a live lock look expired.
+ */
+export const NOW = `date_trunc('milliseconds', statement_timestamp())`;
+export const CHANNEL = 'stacklock_changes';
+
+const iso = (ts: string) => `to_char(${ts} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const ms = (param: string) => `(${param}::bigint * interval '1 millisecond')`;
+
+/** The payload the change feed parses: workspace, key, kind, token and the statement's event ids. */
+const notify = (row: string, kind: string, ids: string) =>
+  `pg_notify('${CHANNEL}', json_build_object('w', ${row}.workspace_id, 'k', ${row}.key, 'c', ${kind}, 't', ${row}.token, 'e', ${ids})::text)`;
+
+/** SPEC rule 1: grant when free or expired past its lock-delay; renew for the same principal and non-empty holderId. */
+export const GRANTABLE = `l.expires_at + ${ms('$10')} <= excluded.updated_at
+     OR (l.expires_at > excluded.updated_at AND l.principal = excluded.principal
+         AND l.holder_id IS NOT NULL AND l.holder_id = excluded.holder_id)`;
+
+/**
+ * $1 workspace, $2 key, $3 new grant id, $4 principal, $5 holderId, $6 message, $7 ttl ms,
+ * $8 properties, $9 details, $10 lock-delay ms.
+ *
+ * The workspace row is locked first (FOR NO KEY UPDATE, re-read at its latest version under READ
+ * COMMITTED), so acquires in a workspace are serialized there and take fencing tokens in commit
+ * order: strictly increasing across replicas, with no gaps. ON CONFLICT DO UPDATE decides on the
+ * latest committed version of the key's row, whatever the statement's snapshot saw. In SET, `l.*`
+ * is the old row and `excluded.updated_at` is NOW, so `l.expires_at > excluded.updated_at` there
+ * means "this is a renewal". A refusal returns no row.
+ */
+export function acquireSql(condition: string = GRANTABLE): string {
+  return `
+WITH ws AS (
+  SELECT fence FROM workspaces WHERE id = $1 FOR NO KEY UPDATE
+), up AS (
+  INSERT INTO locks AS l (workspace_id, key, id, principal, holder_id, message, token,
+                          acquired_at, updated_at, expires_at, properties, details, replaced)
+  SELECT $1, $2, $3, $4, $5, $6, ws.fence + 1, t.now, t.now, t.now + ${ms('$7')}, $8::jsonb, $9::jsonb, NULL
+  FROM ws, (SELECT ${NOW} AS now) t
+  ON CONFLICT (workspace_id, key) DO UPDATE SET
+    id          = CASE WHEN l.expires_at > excluded.updated_at THEN l.id ELSE excluded.id END,
+    token       = CASE WHEN l.expires_at > excluded.updated_at THEN l.token ELSE excluded.token END,
+    acquired_at = CASE WHEN l.expires_at > excluded.updated_at THEN l.acquired_at ELSE excluded.acquired_at END,
+    properties  = CASE WHEN l.expires_at > excluded.updated_at THEN coalesce(excluded.properties, l.properties)
+                       ELSE excluded.properties END,
+    replaced    = CASE WHEN l.expires_at > excluded.updated_at THEN NULL ELSE to_jsonb(l) - 'replaced' END,
+    principal   = excluded.principal,
+    holder_id   = excluded.holder_id,
+    message     = excluded.message,
+    updated_at  = excluded.updated_at,
+    expires_at  = excluded.expires_at,
+    details     = excluded.details
+  WHERE ${condition}
+  RETURNING l.*
+), bump AS (
+  UPDATE workspaces w SET fence = up.token FROM up WHERE w.id = $1 AND up.id = $3 AND up.token > w.fence
+), ev AS (
+  INSERT INTO events (workspace_id, at, action, actor, key, token, details)
+  SELECT up.workspace_id, up.updated_at, e.action, e.actor, up.key, e.token, e.details
+  FROM up CROSS JOIN LATERAL (VALUES
+    (1, 'lock.expired', 'system', (up.replaced->>'token')::bigint,
+        jsonb_build_object('holder', up.replaced->>'principal', 'holderId', up.replaced->>'holder_id',
+                           'expiresAt', ${iso(`(up.replaced->>'expires_at')::timestamptz`)}),
+        up.id = $3 AND up.replaced IS NOT NULL),
+    (2, 'lock.created', $4, up.token,
+        jsonb_build_object('holderId', up.holder_id, 'message', up.message, 'expiresAt', ${iso('up.expires_at')})
+          || coalesce(up.details, '{}'::jsonb),
+        up.id = $3),
+    (3, 'lock.renewed', $4, up.token,
+        jsonb_build_object('holderId', up.holder_id, 'expiresAt', ${iso('up.expires_at')}),
+        up.id <> $3)
+  ) AS e(ord, action, actor, token, details, include)
+  WHERE e.include
+  ORDER BY e.ord
+  RETURNING id
+)
+SELECT up.*, ids.ids AS event_ids,
+       ${notify('up', `CASE WHEN up.id = $3 THEN 'granted' ELSE 'renewed' END`, 'ids.ids')}
+FROM up, (SELECT array_agg(id ORDER BY id) AS ids FROM ev) ids`;
+}
+
+/** After a refusal: the row that blocks the key, and the lock.denied event. $3 principal, $4 holderId. */
+export const DENIED_SQL = `
+WITH cur AS (
+  SELECT * FROM locks WHERE workspace_id = $1 AND key = $2
+), ev AS (
+  INSERT INTO events (workspace_id, at, action, actor, key, token, details)
+  SELECT cur.workspace_id, ${NOW}, 'lock.denied', $3, cur.key, cur.token,
+         jsonb_build_object('holderId', $4::text, 'heldBy', cur.principal, 'heldByHolderId', cur.holder_id)
+  FROM cur
+)
+SELECT * FROM cur`;
+
+const OWN = `(d.principal = $3 AND ($4::text IS NULL OR d.holder_id = $4::text))`;
+
+/**
+ * SPEC rule 2 in one statement: the holder's own live lock, or anyone's with a permitted force.
+ * $1 workspace, $2 key, $3 principal, $4 holderId, $5 force allowed, $6 reason.
+ */
+export const RELEASE_SQL = `
+WITH d AS (
+  DELETE FROM locks d
+  WHERE workspace_id = $1 AND key = $2 AND expires_at > ${NOW} AND (${OWN} OR $5::boolean)
+  RETURNING d.*, ${OWN} AS own
+), ev AS (
+  INSERT INTO events (workspace_id, at, action, actor, key, token, details)
+  SELECT d.workspace_id, ${NOW}, CASE WHEN d.own THEN 'lock.deleted' ELSE 'lock.force_deleted' END, $3, d.key, d.token,
+         jsonb_build_object('holder', d.principal, 'holderId', d.holder_id, 'message', d.message)
+           || CASE WHEN d.own THEN '{}'::jsonb ELSE jsonb_build_object('reason', $6::text) END
+  FROM d
+  RETURNING id
+)
+SELECT d.*, ARRAY(SELECT id FROM ev) AS event_ids,
+       ${notify('d', `CASE WHEN d.own THEN 'released' ELSE 'force_released' END`, 'ARRAY(SELECT id FROM ev)')}
+FROM d`;
+
+export const LIVE_LOCK_SQL = `SELECT * FROM locks WHERE workspace_id = $1 AND key = $2 AND expires_at > ${NOW}`;
+
+/**
+ * Frees up to $2 locks expired more than $1 ms ago (the lock-delay), oldest first, through the
+ * expires_at index. SKIP LOCKED: replicas reaping at once take disjoint rows, and a row being
+ * renewed is left alone; the outer condition re-checks the row's latest version.
+ */
+export const REAP_SQL = `
+WITH d AS (
+  DELETE FROM locks
+  WHERE (workspace_id, key) IN (
+    SELECT workspace_id, key FROM locks WHERE expires_at <= ${NOW} - ${ms('$1')}
+    ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+    AND expires_at <= ${NOW} - ${ms('$1')}
+  RETURNING *
+), ev AS (
+  INSERT INTO events (workspace_id, at, action, actor, key, token, details)
+  SELECT d.workspace_id, ${NOW}, 'lock.expired', 'system', d.key, d.token,
+         jsonb_build_object('holder', d.principal, 'holderId', d.holder_id, 'message', d.message,
+                            'expiresAt', ${iso('d.expires_at')})
+  FROM d ORDER BY d.expires_at
+  RETURNING id, workspace_id, key
+)
+SELECT d.*, ARRAY[ev.id] AS event_ids, ${notify('d', `'expired'`, 'ARRAY[ev.id]')}
+FROM d JOIN ev ON ev.workspace_id = d.workspace_id AND ev.key = d.key
+ORDER BY d.expires_at`;
+
+export const LIST_SQL = `
+SELECT * FROM locks
+WHERE workspace_id = $1 AND key >= $2 AND key < $3 AND key > $4 AND expires_at > ${NOW}
+ORDER BY key LIMIT $5`;

@@ -1,0 +1,9 @@
+import { sql as core } from './0001-core.js';
+
+/**
+ * Append-only: never edit a migration that has shipped; add the next number. Versions mirror
+ * src/store/sqlite/migrations (the same number means the same change on either backend).
+ */
+export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name: string; readonly sql: string }> = [
+  { version: 1, name: 'core', sql: core },
+];

@@ -1,0 +1,64 @@
+import pg from 'pg';
+import { DomainError } from '../../core/errors.js';
+
+const INT8_OID = 20;
+
+/**
+ * bigint columns (fencing tokens, event ids) come back as numbers: both stay far below 2^53.
+ * Scoped to stacklock's pools rather than set globally on the pg module.
+ */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+} as unknown as pg.CustomTypesConfig;
+
+/** Settings every stacklock connection runs with. */
+export function connectionConfig(connectionString: string): pg.ClientConfig {
+  return {
+    connectionString,
+    types,
+    application_name: 'stacklock',
+    // An acknowledged grant must survive a crash of the database: commit waits for the WAL flush.
+    // A session that sits in a transaction (a paused or dead replica) must not hold row locks for long.
+    options: '-c synchronous_commit=on -c idle_in_transaction_session_timeout=10000',
+    // No lock statement may wait forever (a stuck peer); the change feed's sweep looks back further than this.
+    statement_timeout: 10_000,
+    connectionTimeoutMillis: 5_000,
+    keepAlive: true,
+  };
+}
+
+export function createPool(connectionString: string, onIdleError: (error: Error) => void, max = 10): pg.Pool {
+  const pool = new pg.Pool({ ...connectionConfig(connectionString), max, idleTimeoutMillis: 30_000 });
+  // Idle connections die when the database restarts; the pool drops them and connects anew.
+  pool.on('error', onIdleError);
+  return pool;
+}
+
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '57014']);
+
+/** The database is down, restarting, unreachable or out of connections: a 503, never a 500. */
+export function isUnavailable(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | null;
+  if (!e) return false;
+  if (e.code && (UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('08'))) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed/i.test(
+    e.message ?? '',
+  );
+}
+
+/** Runs a database call, turning an outage into `Unavailable` (the outcome of a write is then unknown). */
+export async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isUnavailable(error)) {
+      throw new DomainError('Unavailable', 'the database is unavailable; retry (a retried acquire with the same holderId renews)', {
+        retryable: true,
+      });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { AuditEvent, AuditQuery, NewAuditEvent } from '../../core/audit.js';
+import { DomainError } from '../../core/errors.js';
+import type { Lock } from '../../core/types.js';
+import type {
+  AcquireInput,
+  AcquireResult,
+  ApiTokenRecord,
+  ListLocksPage,
+  ListLocksQuery,
+  LockChange,
+  LockStore,
+  NewApiToken,
+  ReleaseInput,
+  ReleaseResult,
+  StoreCapabilities,
+  Workspace,
+} from '../lock-store.js';
+import { ChangeFeed } from './change-feed.js';
+import { acquireSql, DENIED_SQL, LIST_SQL, LIVE_LOCK_SQL, NOW, REAP_SQL, RELEASE_SQL } from './lock-queries.js';
+import { applyMigrations } from './migrate.js';
+import { createPool, guarded } from './pool.js';
+import { type EventRow, type LockRow, type TokenRow, type WorkspaceRow, toEvent, toLock, toReplacedLock, toToken, toWorkspace } from './rows.js';
+
+/** Exclusive upper bound of every key starting with a prefix (keys never contain U+10FFFF). */
+const TOP = '\u{10FFFF}';
+
+export interface PostgresStoreOptions {
+  readonly connectionString: string;
+  readonly poolSize?: number;
+  /** How often the change feed re-reads recent events in case a NOTIFY was missed. */
+  readonly sweepIntervalMs?: number;
+  readonly log?: (level: 'warn' | 'error', message: string, error?: unknown) => void;
+  /**
+   * FAULT INJECTION FOR TESTS ONLY: acquire grants without its condition (even over a live lock
+   * of another holder). The history checker's own test sets it to prove the checker finds the
+   * broken mutual exclusion. Never set it anywhere else; main.ts honours it only under NODE_ENV=test.
+   */
+  readonly unsafeSkipAcquireCondition?: boolean;
+}
+
+type Returned = LockRow & { event_ids: number[] | null };
+
+export class PostgresStore implements LockStore {
+  readonly capabilities: StoreCapabilities = {
+    backend: 'postgres',
+    clock: 'database',
+    multiReplica: true,
+    groupCommit: false,
+  };
+
+  private readonly pool: pg.Pool;
+  private readonly feed: ChangeFeed;
+  private readonly acquireStatement: string;
+
+  constructor(private readonly options: PostgresStoreOptions) {
+    const log = options.log ?? (() => undefined);
+    this.pool = createPool(options.connectionString, (error) => log('warn', 'idle database connection failed', error), options.poolSize);
+    this.feed = new ChangeFeed(this.pool, options.connectionString, { sweepIntervalMs: options.sweepIntervalMs ?? 5_000, log });
+    this.acquireStatement = acquireSql(options.unsafeSkipAcquireCondition ? 'true' : undefined);
+  }
+
+  async migrate(): Promise<void> {
+    await guarded(() => applyMigrations(this.pool));
+    await this.feed.start();
+  }
+
+  async close(): Promise<void> {
+    await this.feed.stop();
+    await this.pool.end();
+  }
+
+  now(): Promise<Date> {
+    return this.one<{ now: Date }>(`SELECT ${NOW} AS now`, []).then((r) => (r as { now: Date }).now);
+  }
+
+  async acquire(input: AcquireInput): Promise<AcquireResult> {
+    const id = randomUUID();
+    const h = input.holder;
+    // A refusal is read back in a second statement; if the blocking row vanished in between
+    // (released or reaped), the key may be free now: decide again.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const row = await this.one<Returned>(this.acquireStatement, [
+        input.workspaceId, input.key, id, h.principal, h.holderId, input.message, input.ttlMs,
+        input.properties ?? null, input.details ?? null, input.lockDelayMs ?? 0,
+      ]);
+      if (row) {
+        const lock = toLock(row);
+        const kind = row.id === id ? 'granted' : 'renewed';
+        this.feed.local(row.event_ids ?? [], { workspaceId: lock.workspaceId, key: lock.key, kind, token: lock.token });
+        if (kind === 'renewed') return { outcome: 'renewed', lock };
+        return { outcome: 'granted', lock, previous: row.replaced ? toReplacedLock(row.replaced) : null };
+      }
+      const held = await this.one<LockRow>(DENIED_SQL, [input.workspaceId, input.key, h.principal, h.holderId]);
+      if (held) return { outcome: 'held', lock: toLock(held) };
+      if (!(await this.getWorkspace(input.workspaceId))) throw new DomainError('NotFound', 'no such workspace');
+    }
+    throw new DomainError('Unavailable', `'${input.key}' changed hands too often to decide; retry`);
+  }
+
+  async release(input: ReleaseInput): Promise<ReleaseResult> {
+    const row = await this.one<Returned & { own: boolean }>(RELEASE_SQL, [
+      input.workspaceId, input.key, input.caller.principal, input.caller.holderId, input.force && input.mayForce, input.reason ?? null,
+    ]);
+    if (!row) {
+      const live = await this.getLock(input.workspaceId, input.key);
+      return live ? { outcome: 'not_holder', lock: live } : { outcome: 'not_found' };
+    }
+    const lock = toLock(row);
+    const kind = row.own ? 'released' : 'force_released';
+    this.feed.local(row.event_ids ?? [], { workspaceId: lock.workspaceId, key: lock.key, kind, token: lock.token });
+    return { outcome: kind, lock };
+  }
+
+  async getLock(workspaceId: string, key: string): Promise<Lock | null> {
+    const row = await this.one<LockRow>(LIVE_LOCK_SQL, [workspaceId, key]);
+    return row ? toLock(row) : null;
+  }
+
+  async listLocks(q: ListLocksQuery): Promise<ListLocksPage> {
+    const prefix = q.prefix ?? '';
+    const rows = await this.all<LockRow>(LIST_SQL, [q.workspaceId, prefix, prefix + TOP, q.after ?? '', q.limit + 1]);
+    const more = rows.length > q.limit;
+    const locks = rows.slice(0, q.limit).map(toLock);
+    return { locks, nextAfter: more ? (locks[locks.length - 1]?.key ?? null) : null };
+  }
+
+  async reapExpired(limit: number, lockDelayMs: number): Promise<Lock[]> {
+    const rows = await this.all<Returned>(REAP_SQL, [lockDelayMs, limit]);
+    return rows.map((row) => {
+      const lock = toLock(row);
+      this.feed.local(row.event_ids ?? [], { workspaceId: lock.workspaceId, key: lock.key, kind: 'expired', token: lock.token });
+      return lock;
+    });
+  }
+
+  async appendEvent(e: NewAuditEvent): Promise<void> {
+    await this.all(
+      `INSERT INTO events (workspace_id, at, action, actor, key, token, details) VALUES ($1, ${NOW}, $2, $3, $4, $5, $6)`,
+      [e.workspaceId, e.action, e.actor, e.key ?? null, e.token ?? null, e.details ?? null],
+    );
+  }
+
+  async queryEvents(q: AuditQuery): Promise<AuditEvent[]> {
+    const params: unknown[] = [q.workspaceId];
+    const where = ['workspace_id = $1'];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (q.key !== undefined) add('key = ?', q.key);
+    if (q.actor !== undefined) add('actor = ?', q.actor);
+    if (q.action !== undefined) add('action = ?', q.action);
+    if (q.since !== undefined) add('at >= ?', q.since);
+    if (q.until !== undefined) add('at < ?', q.until);
+    if (q.before !== undefined) add('id < ?', q.before);
+    params.push(q.limit);
+    const rows = await this.all<EventRow>(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`, params);
+    return rows.map(toEvent);
+  }
+
+  async ensureWorkspace(name: string): Promise<Workspace> {
+    await this.all(`INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, ${NOW}) ON CONFLICT (name) DO NOTHING`, [randomUUID(), name]);
+    return toWorkspace((await this.one<WorkspaceRow>('SELECT * FROM workspaces WHERE name = $1', [name])) as WorkspaceRow);
+  }
+
+  async getWorkspace(idOrName: string): Promise<Workspace | null> {
+    const row = await this.one<WorkspaceRow>('SELECT * FROM workspaces WHERE id = $1 OR name = $1 ORDER BY (id = $1) DESC LIMIT 1', [idOrName]);
+    return row ? toWorkspace(row) : null;
+  }
+
+  async createToken(input: NewApiToken): Promise<ApiTokenRecord> {
+    const row = await this.one<TokenRow>(
+      `WITH t AS (
+         INSERT INTO api_tokens (id, workspace_id, name, token_hash, scopes, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5::jsonb, $6, ${NOW}) ON CONFLICT (workspace_id, name) DO NOTHING RETURNING *
+       ), ev AS (
+         INSERT INTO events (workspace_id, at, action, actor, details)
+         SELECT t.workspace_id, t.created_at, 'token.created', $6, jsonb_build_object('name', t.name, 'scopes', t.scopes) FROM t
+       )
+       SELECT * FROM t`,
+      [randomUUID(), input.workspaceId, input.name, input.tokenHash, JSON.stringify(input.scopes), input.createdBy],
+    );
+    if (!row) throw new DomainError('Conflict', `a token named '${input.name}' already exists in this workspace`);
+    return toToken(row);
+  }
+
+  async findTokenByHash(tokenHash: string): Promise<ApiTokenRecord | null> {
+    const row = await this.one<TokenRow>('SELECT * FROM api_tokens WHERE token_hash = $1', [tokenHash]);
+    return row ? toToken(row) : null;
+  }
+
+  async countTokens(workspaceId: string): Promise<number> {
+    const row = await this.one<{ n: number }>('SELECT count(*) AS n FROM api_tokens WHERE workspace_id = $1', [workspaceId]);
+    return Number(row?.n ?? 0);
+  }
+
+  onChange(listener: (change: LockChange) => void): () => void {
+    return this.feed.subscribe(listener);
+  }
+
+  /** Direct access for tests and tools; not part of the port. */
+  get database(): pg.Pool {
+    return this.pool;
+  }
+
+  private async all<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[]): Promise<R[]> {
+    return guarded(async () => (await this.pool.query<R>(sql, params)).rows);
+  }
+
+  private async one<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<R | null> {
+    return (await this.all<R>(sql, params))[0] ?? null;
+  }
+}

@@ -1,0 +1,87 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LockChange } from '../../src/store/lock-store.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { freePort } from '../support/embedded-postgres.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+
+/** What only the PostgreSQL backend has to show: the rules themselves are in test/conformance. */
+describe('PostgresStore', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => db.drop());
+
+  it('migrates safely when several replicas start at once, and says what it is', async () => {
+    const stores = Array.from({ length: 5 }, () => new PostgresStore({ connectionString: db.url }));
+    try {
+      await Promise.all(stores.map((s) => s.migrate()));
+      const { rows } = await stores[0]!.database.query('SELECT version FROM schema_migrations ORDER BY version');
+      expect(rows.map((r) => r.version)).toEqual([1]);
+      expect(stores[0]!.capabilities).toEqual({ backend: 'postgres', clock: 'database', multiReplica: true, groupCommit: false });
+      const sync = await stores[0]!.database.query('SHOW synchronous_commit');
+      expect(sync.rows[0].synchronous_commit).toBe('on');
+      const coll = await stores[0]!.database.query(
+        "SELECT collation_name FROM information_schema.columns WHERE table_name = 'locks' AND column_name = 'key'",
+      );
+      expect(coll.rows[0].collation_name).toBe('C');
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('still delivers other replicas’ changes when its LISTEN connection is lost (the sweep)', async () => {
+    const a = new PostgresStore({ connectionString: db.url, sweepIntervalMs: 200 });
+    const b = new PostgresStore({ connectionString: db.url });
+    await a.migrate();
+    await b.migrate();
+    try {
+      const ws = (await b.ensureWorkspace('sweep')).id;
+      const heard: LockChange[] = [];
+      a.onChange((c) => c.workspaceId === ws && heard.push(c));
+      // Cut every LISTEN session: notifications sent now reach nobody.
+      await b.database.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()");
+      await b.acquire({ workspaceId: ws, key: 'k', ttlMs: 60_000, message: '', holder: { principal: 'token:ci', holderId: 'r' } });
+      await b.release({ workspaceId: ws, key: 'k', caller: { principal: 'token:ci', holderId: 'r' }, force: false, mayForce: false });
+      const deadline = Date.now() + 10_000;
+      while (heard.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(heard.map((c) => c.kind)).toEqual(['granted', 'released']);
+      // And once it is back, nothing is delivered twice.
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(heard).toHaveLength(2);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('answers Unavailable, not an internal error, when the database cannot be reached', async () => {
+    const port = await freePort();
+    const store = new PostgresStore({ connectionString: `postgres://postgres:x@127.0.0.1:${port}/nothing` });
+    try {
+      await expect(store.getLock('w', 'k')).rejects.toMatchObject({ tag: 'Unavailable' });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('stores times at millisecond precision and compares keys bytewise', async () => {
+    const store = new PostgresStore({ connectionString: db.url });
+    await store.migrate();
+    try {
+      const ws = (await store.ensureWorkspace('precision')).id;
+      const r = await store.acquire({ workspaceId: ws, key: 'z\u{1F600}', ttlMs: 1234, message: '', holder: { principal: 'p', holderId: 'h' } });
+      const raw = await store.database.query<{ us: string }>("SELECT extract(microseconds FROM acquired_at)::bigint % 1000 AS us FROM locks WHERE workspace_id = $1", [ws]);
+      expect(Number(raw.rows[0]!.us)).toBe(0);
+      expect(r.lock.expiresAt.getTime() - r.lock.acquiredAt.getTime()).toBe(1234);
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      const cmp = await c.query("SELECT ('a\u{1F600}' COLLATE \"C\") > ('a\uff5e' COLLATE \"C\") AS bytewise");
+      await c.end();
+      expect(cmp.rows[0].bytewise).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+});
