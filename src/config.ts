@@ -16,7 +16,22 @@ export interface Config {
   readonly reapIntervalMs: number;
   readonly logLevel: string;
   readonly bodyLimitBytes: number;
+  readonly oidc: OidcConfig;
 }
+
+/** GitHub Actions OIDC login (`POST /api/v1/auth/github-oidc`). */
+export interface OidcConfig {
+  /** The `iss` a token must carry. */
+  readonly issuer: string;
+  /** Where the issuer's signing keys are published. */
+  readonly jwksUrl: string;
+  /** The `aud` a token must carry: atmos asks GitHub for `atmos-pro.com`. */
+  readonly audience: string;
+  /** How long the session token an exchange returns lives. */
+  readonly sessionTtlMs: number;
+}
+
+export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
 
 export interface ServerFlags {
   dataDir?: string | undefined;
@@ -69,5 +84,21 @@ export function buildConfig(flags: ServerFlags = {}, env: Env = process.env): Co
     reapIntervalMs: 250,
     logLevel: pick(flags.logLevel, env.STACKLOCK_LOG_LEVEL, 'info'),
     bodyLimitBytes: 1024 * 1024,
+    oidc: oidcConfig(env),
   };
+}
+
+function oidcConfig(env: Env): OidcConfig {
+  const issuer = pick(undefined, env.STACKLOCK_OIDC_ISSUER, GITHUB_ACTIONS_ISSUER).replace(/\/+$/, '');
+  const jwksUrl = pick(undefined, env.STACKLOCK_OIDC_JWKS_URL, `${issuer}/.well-known/jwks`);
+  for (const [name, value] of [['STACKLOCK_OIDC_ISSUER', issuer], ['STACKLOCK_OIDC_JWKS_URL', jwksUrl]] as const) {
+    if (!/^https?:\/\/[^/]/.test(value)) {
+      throw new DomainError('ValidationError', `${name} must be an http(s) URL, got '${value}'`);
+    }
+  }
+  const sessionTtlMs = parseDuration(pick(undefined, env.STACKLOCK_OIDC_SESSION_TTL, '1h'), 'OIDC session TTL');
+  if (sessionTtlMs < 60_000 || sessionTtlMs > 86_400_000) {
+    throw new DomainError('ValidationError', 'STACKLOCK_OIDC_SESSION_TTL must be between 1m and 24h');
+  }
+  return { issuer, jwksUrl, audience: pick(undefined, env.STACKLOCK_OIDC_AUDIENCE, 'atmos-pro.com'), sessionTtlMs };
 }

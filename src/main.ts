@@ -4,8 +4,8 @@ import { bootstrap } from './auth/bootstrap.js';
 import type { Config, Env } from './config.js';
 import { Reaper } from './core/reaper.js';
 import { buildApp, type AppDeps } from './http/app.js';
-import type { LockStore } from './store/lock-store.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
+import type { Store } from './store/store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 
 /**
@@ -15,7 +15,7 @@ import { SqliteStore } from './store/sqlite/sqlite-store.js';
 export const UNSAFE_SKIP_ACQUIRE_CONDITION = 'STACKLOCK_TEST_UNSAFE_SKIP_ACQUIRE_CONDITION';
 
 /** Picks the backend: PostgreSQL when a database URL is configured, else the embedded SQLite file. */
-export async function createStore(config: Config, env: Env = process.env, log: StoreLog = () => undefined): Promise<LockStore> {
+export async function createStore(config: Config, env: Env = process.env, log: StoreLog = () => undefined): Promise<Store> {
   if (config.databaseUrl) {
     const unsafe = env.NODE_ENV === 'test' && env[UNSAFE_SKIP_ACQUIRE_CONDITION] === '1';
     if (unsafe) log('warn', `${UNSAFE_SKIP_ACQUIRE_CONDITION}=1: acquire skips its condition; mutual exclusion is BROKEN (tests only)`);
@@ -37,7 +37,7 @@ export type StoreLog = (level: 'warn' | 'error', message: string, error?: unknow
 
 export interface RunningServer {
   readonly app: FastifyInstance;
-  readonly store: LockStore;
+  readonly store: Store;
   readonly url: string;
   close(): Promise<void>;
 }

@@ -1,11 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { DomainError, ERRORS } from '../core/errors.js';
 import { registerList } from './commands/list.js';
+import { registerRepo } from './commands/repo.js';
 import { registerLock } from './commands/lock.js';
 import { registerServer } from './commands/server.js';
 import { registerStatus } from './commands/status.js';
 import { registerToken } from './commands/token.js';
 import { registerUnlock } from './commands/unlock.js';
+import { registerWorkspace } from './commands/workspace.js';
 import { CliError, EXIT } from './errors.js';
 import { EXIT_CODES_HELP } from './program.js';
 
@@ -25,6 +27,8 @@ registerUnlock(program);
 registerStatus(program);
 registerList(program);
 registerToken(program);
+registerWorkspace(program);
+registerRepo(program);
 
 for (const cmd of program.commands) cmd.exitOverride();
 

@@ -13,6 +13,9 @@ export const AUDIT_ACTIONS = [
   'auth.oidc_token_exchange_success',
   'auth.oidc_token_exchange_failure',
   'token.created',
+  'workspace.created',
+  'repository.allowed',
+  'repository.revoked',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

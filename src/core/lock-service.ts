@@ -48,6 +48,12 @@ export class LockService {
   async acquire(caller: Principal, req: AcquireRequest): Promise<{ outcome: 'granted' | 'renewed'; lock: Lock }> {
     requireScope(caller, 'locks:write');
     const key = validateKey(req.key);
+    if (!mayTouchKey(caller, key)) {
+      throw new DomainError('Forbidden', `${caller.name} may lock only keys matching ${caller.keys?.toString()}; '${key}' does not match`, {
+        key,
+        allowedKeys: caller.keys?.globs ?? [],
+      });
+    }
     const ttlMs = validateTtl(req.ttlMs, this.options.maxTtlMs);
     const message = validateMessage(req.message);
     const holderId = normalizeHolderId(req.holderId);
@@ -72,7 +78,8 @@ export class LockService {
   async release(caller: Principal, req: ReleaseRequest): Promise<{ outcome: 'released' | 'force_released'; lock: Lock }> {
     requireScope(caller, 'locks:write');
     const key = validateKey(req.key);
-    const mayForce = hasScope(caller, 'locks:force');
+    // Forcing needs locks:force and, for a principal limited to some keys, a key among them.
+    const mayForce = hasScope(caller, 'locks:force') && mayTouchKey(caller, key);
     const force = req.force === true || (req.force === 'if-permitted' && mayForce);
     const result = await this.store.release({
       workspaceId: caller.workspaceId,
@@ -89,7 +96,9 @@ export class LockService {
         const held = `'${key}' is locked by ${describeHolder(result.lock.holder)}${result.lock.message ? `: "${result.lock.message}"` : ''}`;
         const hint = !force
           ? 'only its holder can release it; someone with the locks:force permission can force it'
-          : `${caller.name} lacks the locks:force permission needed to force it`;
+          : hasScope(caller, 'locks:force')
+            ? `${caller.name} may force only keys matching ${caller.keys?.toString()}`
+            : `${caller.name} lacks the locks:force permission needed to force it`;
         throw new DomainError('NotLockHolder', `${held}; ${hint}`, { lock: lockView(result.lock) });
       }
       default:
@@ -103,6 +112,11 @@ export class LockService {
     if (!lock) throw new DomainError('LockNotFound', `'${key}' is not locked`, { key });
     return lock;
   }
+}
+
+/** A principal limited to some keys (a repository) may lock or force only those. */
+export function mayTouchKey(caller: Principal, key: string): boolean {
+  return !caller.keys || caller.keys.matches(key);
 }
 
 export function requireScope(caller: Principal, scope: Scope): void {

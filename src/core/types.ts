@@ -9,6 +9,8 @@
  * - TTL: how long a grant lives, measured on the store's clock only.
  */
 
+import type { KeyGlobs } from './key-glob.js';
+
 export interface Holder {
   /** `token:<name>` or `repo:<owner>/<repo>`. */
   readonly principal: string;
@@ -44,6 +46,11 @@ export interface Principal {
   readonly kind: 'token' | 'oidc';
   readonly scopes: ReadonlySet<Scope>;
   readonly details: JsonObject | null;
+  /**
+   * The keys this principal may lock or force-release, when it is limited to some (a repository
+   * allowed in a workspace: by default `<owner>/<repo>/**`). Absent: every key its scopes allow.
+   */
+  readonly keys?: KeyGlobs | null;
 }
 
 export const SCOPES = ['locks:write', 'locks:force', 'admin'] as const;

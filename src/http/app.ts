@@ -8,14 +8,19 @@ import { ERRORS } from '../core/errors.js';
 import { LockService } from '../core/lock-service.js';
 import type { Principal } from '../core/types.js';
 import { apiTokenResolver, authenticator, type Authenticate, type BearerResolver } from '../auth/authenticate.js';
-import type { LockStore } from '../store/lock-store.js';
+import { githubActionsVerifier } from '../auth/github-oidc.js';
+import { OidcExchange, oidcSessionResolver } from '../auth/oidc-sessions.js';
+import type { Store } from '../store/store.js';
 import { errorEnvelope } from './envelope.js';
 import { toDomainError } from './error-mapping.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { authRoutes } from './routes/auth.js';
 import { lockRoutes } from './routes/locks.js';
+import { repositoryRoutes } from './routes/repositories.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { workspaceRoutes } from './routes/workspaces.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,7 +33,7 @@ declare module 'fastify' {
 }
 
 export interface AppDeps {
-  readonly store: LockStore;
+  readonly store: Store;
   readonly clock?: Clock;
   /** `false` silences the log (tests); otherwise pino options or an instance. */
   readonly logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
@@ -39,11 +44,12 @@ export interface AppDeps {
 /** What route plugins receive. */
 export interface AppContext {
   readonly config: Config;
-  readonly store: LockStore;
+  readonly store: Store;
   readonly locks: LockService;
   readonly metrics: Metrics;
   readonly authenticate: Authenticate;
   readonly clock: Clock;
+  readonly oidc: OidcExchange;
 }
 
 /** Builds the server without listening: `main` listens, tests use `inject()`. */
@@ -75,14 +81,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.removeContentTypeParser('text/plain');
 
   const metrics = createMetrics();
-  const authenticate = authenticator([...(deps.resolvers ?? []), apiTokenResolver(deps.store)]);
+  const authenticate = authenticator([...(deps.resolvers ?? []), oidcSessionResolver(deps.store), apiTokenResolver(deps.store)]);
+  const clock = deps.clock ?? systemClock;
   const ctx: AppContext = {
     config,
     store: deps.store,
     locks: new LockService(deps.store, { maxTtlMs: config.maxTtlMs, lockDelayMs: config.lockDelayMs }),
     metrics,
     authenticate,
-    clock: deps.clock ?? systemClock,
+    clock,
+    oidc: new OidcExchange(deps.store, githubActionsVerifier(config.oidc, clock), config.oidc.sessionTtlMs),
   };
 
   app.decorateRequest('principal', null);
@@ -125,6 +133,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(lockRoutes, { ctx, prefix: '/api/v1' });
   await app.register(eventRoutes, { ctx, prefix: '/api/v1' });
   await app.register(tokenRoutes, { ctx, prefix: '/api/v1' });
+  await app.register(workspaceRoutes, { ctx, prefix: '/api/v1' });
+  await app.register(repositoryRoutes, { ctx, prefix: '/api/v1' });
+  await app.register(authRoutes, { ctx, prefix: '/api/v1' });
   // atmos before v1.180.0 called `<base>/api/...`: the same handlers, left out of /openapi.json.
   await app.register(
     async (legacy) => {
@@ -132,6 +143,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         route.schema = { ...(route.schema ?? {}), hide: true };
       });
       await legacy.register(lockRoutes, { ctx });
+      await legacy.register(authRoutes, { ctx });
     },
     { prefix: '/api' },
   );

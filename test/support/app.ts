@@ -6,13 +6,13 @@ import { bootstrap } from '../../src/auth/bootstrap.js';
 import { buildConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
 import { buildApp } from '../../src/http/app.js';
-import type { LockStore } from '../../src/store/lock-store.js';
+import type { Store } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { readFileSync } from 'node:fs';
 
 export interface TestApp {
   readonly app: FastifyInstance;
-  readonly store: LockStore;
+  readonly store: Store;
   readonly config: Config;
   readonly adminToken: string;
   readonly dataDir: string;
@@ -28,7 +28,7 @@ export function tempDir(prefix = 'stacklock-test-'): string {
 }
 
 /** An app on a real SQLite file in a temp dir, bootstrapped like a first start. */
-export async function makeTestApp(options: { clock?: Clock; store?: LockStore; env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function makeTestApp(options: { clock?: Clock; store?: Store; env?: Record<string, string> } = {}): Promise<TestApp> {
   const dataDir = tempDir();
   const config = buildConfig({ dataDir }, { ...(options.env ?? {}) });
   const store = options.store ?? new SqliteStore({ path: join(dataDir, 'stacklock.db'), ...(options.clock ? { clock: options.clock } : {}) });

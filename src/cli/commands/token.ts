@@ -10,11 +10,16 @@ export function registerToken(program: Command): void {
     .description('create an API token (needs admin); prints only the token, which is shown this once')
     .requiredOption('--name <name>', 'a name to recognise it by; locks taken with it show token:<name> as holder')
     .option('--scopes <scopes>', 'comma-separated: locks:write, locks:force, admin', 'locks:write')
-    .action(async (opts: { name: string; scopes: string }, cmd: Command) => {
+    .option('--workspace <workspace>', "workspace name or id (default: your token's; another needs the server admin)")
+    .action(async (opts: { name: string; scopes: string; workspace?: string }, cmd: Command) => {
       const scopes = opts.scopes.split(',').map((s) => s.trim()).filter(Boolean);
       const bad = scopes.filter((s) => !isScope(s));
       if (bad.length > 0) throw new CliError(`unknown scope(s): ${bad.join(', ')}; use locks:write, locks:force, admin`, EXIT.usage);
-      const { data } = await clientFor(cmd).request<{ token: string }>('POST', '/api/v1/tokens', { name: opts.name, scopes });
+      const { data } = await clientFor(cmd).request<{ token: string }>('POST', '/api/v1/tokens', {
+        name: opts.name,
+        scopes,
+        ...(opts.workspace ? { workspace: opts.workspace } : {}),
+      });
       process.stdout.write(data.token + '\n');
     });
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../core/errors.js';
-import { requireScope } from '../../core/lock-service.js';
+import { adminWorkspace } from '../../auth/workspace-admin.js';
 import { SCOPES, type Scope } from '../../core/types.js';
 import { generateToken, hashToken, isValidTokenName } from '../../auth/tokens.js';
 import type { AppContext } from '../app.js';
@@ -8,17 +8,19 @@ import { envelopeSchema, okEnvelope } from '../envelope.js';
 import { principalOf } from './locks.js';
 
 export async function tokenRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
-  app.post<{ Body: { name: string; scopes?: Scope[] } }>(
+  app.post<{ Body: { name: string; scopes?: Scope[]; workspace?: string } }>(
     '/tokens',
     {
       schema: {
-        summary: 'Create an API token in the caller\'s workspace (admin); the token is returned once',
+        summary:
+          "Create an API token (admin) in the caller's workspace, or in another one (server admin); the token is returned once",
         body: {
           type: 'object',
           required: ['name'],
           properties: {
             name: { type: 'string', minLength: 1, maxLength: 100 },
             scopes: { type: 'array', items: { type: 'string', enum: [...SCOPES] }, uniqueItems: true, default: ['locks:write'] },
+            workspace: { type: 'string', maxLength: 100, description: "workspace id or name (default: the caller's)" },
           },
         },
         response: {
@@ -30,6 +32,7 @@ export async function tokenRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
               scopes: { type: 'array', items: { type: 'string' } },
               token: { type: 'string' },
               createdAt: { type: 'string', format: 'date-time' },
+              workspaceId: { type: 'string' },
             },
           }),
         },
@@ -37,7 +40,7 @@ export async function tokenRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      requireScope(principal, 'admin');
+      const workspace = await adminWorkspace(ctx.store, principal, request.body.workspace);
       const { name } = request.body;
       const scopes = request.body.scopes ?? ['locks:write'];
       if (!isValidTokenName(name)) {
@@ -45,14 +48,18 @@ export async function tokenRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
       }
       const token = generateToken();
       const record = await ctx.store.createToken({
-        workspaceId: principal.workspaceId,
+        workspaceId: workspace.id,
         name,
         tokenHash: hashToken(token),
         scopes,
         createdBy: principal.name,
       });
       return reply.code(201).send(
-        okEnvelope({ id: record.id, name: record.name, scopes: [...record.scopes], token, createdAt: record.createdAt.toISOString() }, request.id, 201),
+        okEnvelope(
+          { id: record.id, name: record.name, scopes: [...record.scopes], token, createdAt: record.createdAt.toISOString(), workspaceId: workspace.id },
+          request.id,
+          201,
+        ),
       );
     },
   );

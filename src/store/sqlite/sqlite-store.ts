@@ -15,13 +15,14 @@ import type {
   ListLocksPage,
   ListLocksQuery,
   LockChange,
-  LockStore,
   NewApiToken,
   ReleaseInput,
   ReleaseResult,
   StoreCapabilities,
   Workspace,
 } from '../lock-store.js';
+import type { Store } from '../store.js';
+import { SqliteAccessStore } from './access-queries.js';
 import { GroupCommitter } from './group-commit.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { type EventRow, type LockRow, type TokenRow, type WorkspaceRow, toEvent, toLock, toToken, toWorkspace } from './rows.js';
@@ -35,7 +36,7 @@ export interface SqliteStoreOptions {
   readonly clock?: Clock;
 }
 
-export class SqliteStore implements LockStore {
+export class SqliteStore implements Store {
   readonly capabilities: StoreCapabilities = {
     backend: 'sqlite',
     clock: 'server',
@@ -48,6 +49,7 @@ export class SqliteStore implements LockStore {
   private readonly writes: GroupCommitter;
   private readonly changes = new EventEmitter();
   private readonly stmt: ReturnType<SqliteStore['prepare']>;
+  readonly access: SqliteAccessStore;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -62,6 +64,8 @@ export class SqliteStore implements LockStore {
     this.writes = new GroupCommitter(this.db);
     this.stmt = this.prepare();
     this.changes.setMaxListeners(0);
+    const context = { db: this.db, writes: this.writes, clock: this.clock, event: (now: number, e: NewAuditEvent) => this.event(now, e) };
+    this.access = new SqliteAccessStore(context);
   }
 
   async migrate(): Promise<void> {

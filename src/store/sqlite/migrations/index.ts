@@ -1,6 +1,8 @@
 import { sql as core } from './0001-core.js';
+import { sql as access } from './0002-access.js';
 
 /** Append-only: never edit a migration that has shipped; add the next number. */
 export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name: string; readonly sql: string }> = [
   { version: 1, name: 'core', sql: core },
+  { version: 2, name: 'access', sql: access },
 ];

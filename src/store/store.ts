@@ -1,0 +1,10 @@
+import type { AccessStore } from './access-store.js';
+import type { LockStore } from './lock-store.js';
+
+/**
+ * A backend: the lock port, with the narrower ports beside it as members, so each route or
+ * service is handed only the port it needs. Every backend provides all of them.
+ */
+export interface Store extends LockStore {
+  readonly access: AccessStore;
+}

@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestApp, type TestApp } from '../support/app.js';
+import { actionsClaims, startLocalIssuer, type LocalIssuer } from '../support/oidc-issuer.js';
+
+/**
+ * Nothing of one workspace is visible to, or changeable from, another. Workspace A is
+ * `default` with a lock, a repository and events; B is a second workspace whose admin (full
+ * scopes there) tries every route of the API document against A's things. A route added to
+ * the API without a case here fails this test, so each new route must prove its isolation.
+ */
+type Case = (t: TestApp, env: Env) => Promise<void>;
+interface Env {
+  readonly adminB: string;
+  readonly issuer: LocalIssuer;
+}
+
+const KEY = 'acme/infra/prod/vpc';
+const enc = encodeURIComponent(KEY);
+
+/** A's state, checked unchanged after every case. */
+async function expectAUnchanged(t: TestApp): Promise<void> {
+  const lock = await t.call({ method: 'GET', url: `/api/v1/locks/${enc}` });
+  expect(lock.statusCode).toBe(200);
+  expect(lock.json().data).toMatchObject({ message: 'A deploys', holder: { principal: 'token:admin' }, token: 1 });
+  const repos = (await t.call({ method: 'GET', url: '/api/v1/repos' })).json().data.repositories;
+  expect(repos).toMatchObject([{ repository: 'acme/infra', keys: ['acme/infra/**'], force: false }]);
+}
+
+const CASES: Record<string, Case> = {
+  // Public, and about no workspace: process health, store health, aggregate metrics.
+  'GET /healthz': async () => undefined,
+  'GET /readyz': async () => undefined,
+  'GET /metrics': async (t) => {
+    expect((await t.call({ method: 'GET', url: '/metrics', token: null })).body).not.toContain(KEY);
+  },
+
+  'POST /api/v1/locks': async (t, { adminB }) => {
+    const r = await t.call({ method: 'POST', url: '/api/v1/locks', token: adminB, payload: { key: KEY, ttlMs: 60_000, message: 'B deploys' } });
+    expect(r.statusCode).toBe(201); // the same key in B is another lock
+    expect(r.json().data).toMatchObject({ token: 1, message: 'B deploys' }); // B's own fencing sequence
+    await t.call({ method: 'DELETE', url: `/api/v1/locks/${enc}`, token: adminB });
+  },
+  'GET /api/v1/locks': async (t, { adminB }) => {
+    expect((await t.call({ method: 'GET', url: '/api/v1/locks', token: adminB })).json().data.locks).toEqual([]);
+  },
+  'GET /api/v1/locks/{*}': async (t, { adminB }) => {
+    expect((await t.call({ method: 'GET', url: `/api/v1/locks/${enc}`, token: adminB })).statusCode).toBe(404);
+  },
+  'DELETE /api/v1/locks': async (t, { adminB }) => {
+    // B's admin may force in B: A's lock is still out of its reach.
+    const r = await t.call({ method: 'DELETE', url: '/api/v1/locks', token: adminB, payload: { key: KEY, force: true } });
+    expect(r.json().data).toMatchObject({ outcome: 'not_locked' });
+    const legacy = await t.call({ method: 'DELETE', url: '/api/locks', token: adminB, payload: { key: KEY } });
+    expect(legacy.json().data).toMatchObject({ outcome: 'not_locked' });
+  },
+  'DELETE /api/v1/locks/{*}': async (t, { adminB }) => {
+    expect((await t.call({ method: 'DELETE', url: `/api/v1/locks/${enc}?force=true`, token: adminB })).statusCode).toBe(404);
+  },
+  'GET /api/v1/events': async (t, { adminB }) => {
+    const events = (await t.call({ method: 'GET', url: '/api/v1/events?limit=1000', token: adminB })).json().data.events;
+    expect(JSON.stringify(events)).not.toContain('A deploys');
+    // Only B's own doings (its admin, its own lock on the same key name), never A's.
+    expect(new Set(events.map((e: { actor: string }) => e.actor))).toEqual(new Set(['token:admin', 'token:b-admin']));
+    expect(events.filter((e: { actor: string; action: string }) => e.actor === 'token:admin').map((e: { action: string }) => e.action)).toEqual(['token.created', 'workspace.created']);
+    const aEvents = (await t.call({ method: 'GET', url: '/api/v1/events?actor=token:admin&action=lock.created', token: adminB })).json().data.events;
+    expect(aEvents).toEqual([]);
+  },
+  'POST /api/v1/tokens': async (t, { adminB }) => {
+    const r = await t.call({ method: 'POST', url: '/api/v1/tokens', token: adminB, payload: { name: 'intruder', scopes: ['admin'], workspace: 'default' } });
+    expect(r.statusCode).toBe(403);
+  },
+  'POST /api/v1/workspaces': async (t, { adminB }) => {
+    expect((await t.call({ method: 'POST', url: '/api/v1/workspaces', token: adminB, payload: { name: 'c' } })).statusCode).toBe(403);
+  },
+  'GET /api/v1/workspaces': async (t, { adminB }) => {
+    const names = (await t.call({ method: 'GET', url: '/api/v1/workspaces', token: adminB })).json().data.workspaces.map((w: { name: string }) => w.name);
+    expect(names).toEqual(['team-b']);
+  },
+  'GET /api/v1/repos': async (t, { adminB }) => {
+    expect((await t.call({ method: 'GET', url: '/api/v1/repos', token: adminB })).json().data.repositories).toEqual([]);
+    expect((await t.call({ method: 'GET', url: '/api/v1/repos?workspace=default', token: adminB })).statusCode).toBe(403);
+  },
+  'PUT /api/v1/repos/{owner}/{repo}': async (t, { adminB }) => {
+    const r = await t.call({ method: 'PUT', url: '/api/v1/repos/acme/infra?workspace=default', token: adminB, payload: { keys: ['**'], force: true } });
+    expect(r.statusCode).toBe(403);
+  },
+  'DELETE /api/v1/repos/{owner}/{repo}': async (t, { adminB }) => {
+    expect((await t.call({ method: 'DELETE', url: '/api/v1/repos/acme/infra?workspace=default', token: adminB })).statusCode).toBe(403);
+    expect((await t.call({ method: 'DELETE', url: '/api/v1/repos/acme/infra', token: adminB })).statusCode).toBe(404);
+  },
+  'POST /api/v1/auth/github-oidc': async (t, { issuer }) => {
+    const b = (await t.store.getWorkspace('team-b'))!;
+    const jwt = await issuer.sign(actionsClaims('acme/infra'));
+    // Allowed in A, so not in B.
+    const r = await t.call({ method: 'POST', url: '/api/v1/auth/github-oidc', token: null, payload: { token: jwt, workspaceId: b.id } });
+    expect(r.statusCode).toBe(403);
+    // A session for A acts in A only (its lock attempt on A's held key is refused as A's).
+    const ok = await t.call({ method: 'POST', url: '/api/v1/auth/github-oidc', token: null, payload: { token: jwt, workspaceId: 'default' } });
+    const held = await t.call({ method: 'POST', url: '/api/v1/locks', token: ok.json().data.token, payload: { key: KEY, ttl: 30 } });
+    expect(held.json().errorTag).toBe('LockHeld');
+  },
+};
+
+describe('workspace isolation, route by route', () => {
+  let t: TestApp;
+  let env: Env;
+
+  beforeAll(async () => {
+    const issuer = await startLocalIssuer();
+    t = await makeTestApp({ env: { STACKLOCK_OIDC_JWKS_URL: issuer.jwksUrl } });
+    await t.call({ method: 'POST', url: '/api/v1/workspaces', payload: { name: 'team-b' } });
+    const adminB = (await t.call({ method: 'POST', url: '/api/v1/tokens', payload: { name: 'b-admin', scopes: ['admin'], workspace: 'team-b' } })).json().data.token;
+    await t.call({ method: 'POST', url: '/api/v1/locks', payload: { key: KEY, ttlMs: 3_600_000, message: 'A deploys', holderId: 'a-run' } });
+    await t.call({ method: 'PUT', url: '/api/v1/repos/acme/infra', payload: {} });
+    env = { adminB, issuer };
+  });
+  afterAll(async () => {
+    await t.close();
+    await env.issuer.close();
+  });
+
+  it('has a case for every route of the API document', async () => {
+    const doc = (await t.call({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> };
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    const missing = routes.filter((r) => !(r in CASES));
+    expect(missing, `add an isolation case in test/api/workspace-isolation.test.ts for: ${missing.join(', ')}`).toEqual([]);
+  });
+
+  for (const [route, run] of Object.entries(CASES)) {
+    it(route, async () => {
+      await run(t, env);
+      await expectAUnchanged(t);
+    });
+  }
+});
