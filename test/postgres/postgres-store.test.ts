@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LockChange } from '../../src/store/lock-store.js';
+import { MIGRATIONS } from '../../src/store/postgres/migrations/index.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { freePort } from '../support/embedded-postgres.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
@@ -18,7 +19,7 @@ describe('PostgresStore', () => {
     try {
       await Promise.all(stores.map((s) => s.migrate()));
       const { rows } = await stores[0]!.database.query('SELECT version FROM schema_migrations ORDER BY version');
-      expect(rows.map((r) => r.version)).toEqual([1]);
+      expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
       expect(stores[0]!.capabilities).toEqual({ backend: 'postgres', clock: 'database', multiReplica: true, groupCommit: false });
       const sync = await stores[0]!.database.query('SHOW synchronous_commit');
       expect(sync.rows[0].synchronous_commit).toBe('on');

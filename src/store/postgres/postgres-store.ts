@@ -10,13 +10,14 @@ import type {
   ListLocksPage,
   ListLocksQuery,
   LockChange,
-  LockStore,
   NewApiToken,
   ReleaseInput,
   ReleaseResult,
   StoreCapabilities,
   Workspace,
 } from '../lock-store.js';
+import type { Store } from '../store.js';
+import { PostgresAccessStore } from './access-queries.js';
 import { ChangeFeed } from './change-feed.js';
 import { acquireSql, DENIED_SQL, LIST_SQL, LIVE_LOCK_SQL, NOW, REAP_SQL, RELEASE_SQL } from './lock-queries.js';
 import { applyMigrations } from './migrate.js';
@@ -42,7 +43,7 @@ export interface PostgresStoreOptions {
 
 type Returned = LockRow & { event_ids: number[] | null };
 
-export class PostgresStore implements LockStore {
+export class PostgresStore implements Store {
   readonly capabilities: StoreCapabilities = {
     backend: 'postgres',
     clock: 'database',
@@ -53,12 +54,14 @@ export class PostgresStore implements LockStore {
   private readonly pool: pg.Pool;
   private readonly feed: ChangeFeed;
   private readonly acquireStatement: string;
+  readonly access: PostgresAccessStore;
 
   constructor(private readonly options: PostgresStoreOptions) {
     const log = options.log ?? (() => undefined);
     this.pool = createPool(options.connectionString, (error) => log('warn', 'idle database connection failed', error), options.poolSize);
     this.feed = new ChangeFeed(this.pool, options.connectionString, { sweepIntervalMs: options.sweepIntervalMs ?? 5_000, log });
     this.acquireStatement = acquireSql(options.unsafeSkipAcquireCondition ? 'true' : undefined);
+    this.access = new PostgresAccessStore(this.pool);
   }
 
   async migrate(): Promise<void> {

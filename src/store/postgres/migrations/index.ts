@@ -1,4 +1,5 @@
 import { sql as core } from './0001-core.js';
+import { sql as access } from './0002-access.js';
 
 /**
  * Append-only: never edit a migration that has shipped; add the next number. Versions mirror
@@ -6,4 +7,5 @@ import { sql as core } from './0001-core.js';
  */
 export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name: string; readonly sql: string }> = [
   { version: 1, name: 'core', sql: core },
+  { version: 2, name: 'access', sql: access },
 ];
