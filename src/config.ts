@@ -16,6 +16,8 @@ export interface Config {
   readonly reapIntervalMs: number;
   readonly logLevel: string;
   readonly bodyLimitBytes: number;
+  /** `atmos describe affected --upload` sends every affected stack with its settings: a larger limit there. */
+  readonly uploadBodyLimitBytes: number;
   readonly oidc: OidcConfig;
 }
 
@@ -84,6 +86,7 @@ export function buildConfig(flags: ServerFlags = {}, env: Env = process.env): Co
     reapIntervalMs: 250,
     logLevel: pick(flags.logLevel, env.STACKLOCK_LOG_LEVEL, 'info'),
     bodyLimitBytes: 1024 * 1024,
+    uploadBodyLimitBytes: 32 * 1024 * 1024,
     oidc: oidcConfig(env),
   };
 }

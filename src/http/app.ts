@@ -16,6 +16,8 @@ import { toDomainError } from './error-mapping.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { AtmosUploads } from '../dispatch/atmos-uploads.js';
+import { atmosUploadRoutes } from './routes/atmos-uploads.js';
 import { authRoutes } from './routes/auth.js';
 import { lockRoutes } from './routes/locks.js';
 import { repositoryRoutes } from './routes/repositories.js';
@@ -50,6 +52,7 @@ export interface AppContext {
   readonly authenticate: Authenticate;
   readonly clock: Clock;
   readonly oidc: OidcExchange;
+  readonly atmosUploads: AtmosUploads;
 }
 
 /** Builds the server without listening: `main` listens, tests use `inject()`. */
@@ -91,6 +94,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     authenticate,
     clock,
     oidc: new OidcExchange(deps.store, githubActionsVerifier(config.oidc, clock), config.oidc.sessionTtlMs),
+    atmosUploads: new AtmosUploads(deps.store.atmos),
   };
 
   app.decorateRequest('principal', null);
@@ -136,6 +140,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(workspaceRoutes, { ctx, prefix: '/api/v1' });
   await app.register(repositoryRoutes, { ctx, prefix: '/api/v1' });
   await app.register(authRoutes, { ctx, prefix: '/api/v1' });
+  await app.register(atmosUploadRoutes, { ctx, prefix: '/api/v1' });
   // atmos before v1.180.0 called `<base>/api/...`: the same handlers, left out of /openapi.json.
   await app.register(
     async (legacy) => {
@@ -144,6 +149,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       });
       await legacy.register(lockRoutes, { ctx });
       await legacy.register(authRoutes, { ctx });
+      await legacy.register(atmosUploadRoutes, { ctx });
     },
     { prefix: '/api' },
   );

@@ -1,4 +1,5 @@
 import type { AccessStore } from './access-store.js';
+import type { AtmosUploadStore } from './atmos-upload-store.js';
 import type { LockStore } from './lock-store.js';
 
 /**
@@ -7,4 +8,5 @@ import type { LockStore } from './lock-store.js';
  */
 export interface Store extends LockStore {
   readonly access: AccessStore;
+  readonly atmos: AtmosUploadStore;
 }

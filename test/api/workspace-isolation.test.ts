@@ -24,7 +24,13 @@ async function expectAUnchanged(t: TestApp): Promise<void> {
   expect(lock.json().data).toMatchObject({ message: 'A deploys', holder: { principal: 'token:admin' }, token: 1 });
   const repos = (await t.call({ method: 'GET', url: '/api/v1/repos' })).json().data.repositories;
   expect(repos).toMatchObject([{ repository: 'acme/infra', keys: ['acme/infra/**'], force: false }]);
+  const a = (await t.store.getWorkspace('default'))!.id;
+  expect((await t.store.atmos.getAffectedStacks(a, 'acme/infra', SHA))!.stacks).toEqual([{ component: 'vpc', stack: 'prod' }]);
+  expect(await t.store.atmos.getInstanceStatus(a, 'acme/infra', 'prod', 'vpc')).toMatchObject({ command: 'plan', exitCode: 0 });
 }
+
+const SHA = 'abc123';
+const UPLOAD = { head_sha: SHA, base_sha: 'b', repo_url: '', repo_name: 'infra', repo_owner: 'acme', repo_host: 'github.com' };
 
 const CASES: Record<string, Case> = {
   // Public, and about no workspace: process health, store health, aggregate metrics.
@@ -88,6 +94,18 @@ const CASES: Record<string, Case> = {
     expect((await t.call({ method: 'DELETE', url: '/api/v1/repos/acme/infra?workspace=default', token: adminB })).statusCode).toBe(403);
     expect((await t.call({ method: 'DELETE', url: '/api/v1/repos/acme/infra', token: adminB })).statusCode).toBe(404);
   },
+  'POST /api/v1/affected-stacks': async (t, { adminB }) => {
+    // The same repository and commit uploaded in B, batch id included, is B's own upload.
+    const body = { ...UPLOAD, stacks: [{ component: 'eks', stack: 'dev' }], batch_id: 'a-batch', batch_index: 0, batch_total: 1 };
+    const r = await t.call({ method: 'POST', url: '/api/v1/affected-stacks', token: adminB, payload: body });
+    expect(r.json().data).toMatchObject({ complete: true });
+    const b = (await t.store.getWorkspace('team-b'))!.id;
+    expect((await t.store.atmos.getAffectedStacks(b, 'acme/infra', SHA))!.stacks).toEqual([{ component: 'eks', stack: 'dev' }]);
+  },
+  'PATCH /api/v1/repos/{owner}/{repo}/instances': async (t, { adminB }) => {
+    const r = await t.call({ method: 'PATCH', url: '/api/v1/repos/acme/infra/instances?stack=prod&component=vpc', token: adminB, payload: { command: 'apply', exit_code: 1 } });
+    expect(r.statusCode).toBe(200);
+  },
   'POST /api/v1/auth/github-oidc': async (t, { issuer }) => {
     const b = (await t.store.getWorkspace('team-b'))!;
     const jwt = await issuer.sign(actionsClaims('acme/infra'));
@@ -112,6 +130,8 @@ describe('workspace isolation, route by route', () => {
     const adminB = (await t.call({ method: 'POST', url: '/api/v1/tokens', payload: { name: 'b-admin', scopes: ['admin'], workspace: 'team-b' } })).json().data.token;
     await t.call({ method: 'POST', url: '/api/v1/locks', payload: { key: KEY, ttlMs: 3_600_000, message: 'A deploys', holderId: 'a-run' } });
     await t.call({ method: 'PUT', url: '/api/v1/repos/acme/infra', payload: {} });
+    await t.call({ method: 'POST', url: '/api/v1/affected-stacks', payload: { ...UPLOAD, stacks: [{ component: 'vpc', stack: 'prod' }], batch_id: 'a-batch', batch_index: 0, batch_total: 1 } });
+    await t.call({ method: 'PATCH', url: '/api/v1/repos/acme/infra/instances?stack=prod&component=vpc', payload: { command: 'plan', exit_code: 0 } });
     env = { adminB, issuer };
   });
   afterAll(async () => {

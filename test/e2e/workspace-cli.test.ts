@@ -50,5 +50,5 @@ describe('stacklock workspace / repo / token --workspace, as subprocesses', () =
     const again = await runCli(['repo', 'revoke', 'acme/infra', '--workspace', 'team-b'], env);
     expect(again.code).toBe(2);
     expect((await runCli(['repo', 'allow', 'not-a-repo'], env)).code).toBe(2);
-  });
+  }, 120_000); // about fifteen CLI processes on a shared 2-core machine
 });

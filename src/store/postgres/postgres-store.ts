@@ -18,6 +18,7 @@ import type {
 } from '../lock-store.js';
 import type { Store } from '../store.js';
 import { PostgresAccessStore } from './access-queries.js';
+import { PostgresAtmosUploadStore } from './atmos-upload-queries.js';
 import { ChangeFeed } from './change-feed.js';
 import { acquireSql, DENIED_SQL, LIST_SQL, LIVE_LOCK_SQL, NOW, REAP_SQL, RELEASE_SQL } from './lock-queries.js';
 import { applyMigrations } from './migrate.js';
@@ -55,6 +56,7 @@ export class PostgresStore implements Store {
   private readonly feed: ChangeFeed;
   private readonly acquireStatement: string;
   readonly access: PostgresAccessStore;
+  readonly atmos: PostgresAtmosUploadStore;
 
   constructor(private readonly options: PostgresStoreOptions) {
     const log = options.log ?? (() => undefined);
@@ -62,6 +64,7 @@ export class PostgresStore implements Store {
     this.feed = new ChangeFeed(this.pool, options.connectionString, { sweepIntervalMs: options.sweepIntervalMs ?? 5_000, log });
     this.acquireStatement = acquireSql(options.unsafeSkipAcquireCondition ? 'true' : undefined);
     this.access = new PostgresAccessStore(this.pool);
+    this.atmos = new PostgresAtmosUploadStore(this.pool);
   }
 
   async migrate(): Promise<void> {

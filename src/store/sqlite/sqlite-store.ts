@@ -23,6 +23,7 @@ import type {
 } from '../lock-store.js';
 import type { Store } from '../store.js';
 import { SqliteAccessStore } from './access-queries.js';
+import { SqliteAtmosUploadStore } from './atmos-upload-queries.js';
 import { GroupCommitter } from './group-commit.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { type EventRow, type LockRow, type TokenRow, type WorkspaceRow, toEvent, toLock, toToken, toWorkspace } from './rows.js';
@@ -50,6 +51,7 @@ export class SqliteStore implements Store {
   private readonly changes = new EventEmitter();
   private readonly stmt: ReturnType<SqliteStore['prepare']>;
   readonly access: SqliteAccessStore;
+  readonly atmos: SqliteAtmosUploadStore;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -66,6 +68,7 @@ export class SqliteStore implements Store {
     this.changes.setMaxListeners(0);
     const context = { db: this.db, writes: this.writes, clock: this.clock, event: (now: number, e: NewAuditEvent) => this.event(now, e) };
     this.access = new SqliteAccessStore(context);
+    this.atmos = new SqliteAtmosUploadStore(context);
   }
 
   async migrate(): Promise<void> {

@@ -1,5 +1,6 @@
 import { sql as core } from './0001-core.js';
 import { sql as access } from './0002-access.js';
+import { sql as atmosUploads } from './0012-atmos-uploads.js';
 
 /**
  * Append-only: never edit a migration that has shipped; add the next number. Versions mirror
@@ -8,4 +9,5 @@ import { sql as access } from './0002-access.js';
 export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name: string; readonly sql: string }> = [
   { version: 1, name: 'core', sql: core },
   { version: 2, name: 'access', sql: access },
+  { version: 12, name: 'atmos-uploads', sql: atmosUploads },
 ];

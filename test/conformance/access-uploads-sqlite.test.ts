@@ -2,11 +2,12 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../support/app.js';
-import { accessStoreConformance } from './access-store-suite.js';
+import { accessStoreConformance, type StoreHarness } from './access-store-suite.js';
+import { atmosUploadConformance } from './atmos-upload-suite.js';
 
 const dir = tempDir('stacklock-access-');
 
-accessStoreConformance('sqlite', {
+const harness: StoreHarness = {
   async open() {
     const store = new SqliteStore({ path: join(dir, 'stacklock.db') });
     await store.migrate();
@@ -15,4 +16,7 @@ accessStoreConformance('sqlite', {
   async cleanup() {
     rmSync(dir, { recursive: true, force: true });
   },
-});
+};
+
+accessStoreConformance('sqlite', harness);
+atmosUploadConformance('sqlite', harness);

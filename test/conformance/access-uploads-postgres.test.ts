@@ -1,10 +1,11 @@
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
-import { accessStoreConformance } from './access-store-suite.js';
+import { accessStoreConformance, type StoreHarness } from './access-store-suite.js';
+import { atmosUploadConformance } from './atmos-upload-suite.js';
 
 let db: TestDatabase | null = null;
 
-accessStoreConformance('postgres', {
+const harness: StoreHarness = {
   async open() {
     db = await createTestDatabase();
     const store = new PostgresStore({ connectionString: db.url });
@@ -14,4 +15,7 @@ accessStoreConformance('postgres', {
   async cleanup() {
     await db?.drop();
   },
-});
+};
+
+accessStoreConformance('postgres', harness);
+atmosUploadConformance('postgres', harness);
