@@ -1,6 +1,6 @@
 import { DomainError } from '../core/errors.js';
 import { isScope, type Principal } from '../core/types.js';
-import type { LockStore } from '../store/lock-store.js';
+import type { ApiTokenRecord, LockStore } from '../store/lock-store.js';
 import { hashToken } from './tokens.js';
 
 /** Something that turns a bearer token into a principal (API tokens; OIDC sessions plug in here). */
@@ -9,14 +9,19 @@ export type BearerResolver = (token: string) => Promise<Principal | null>;
 export function apiTokenResolver(store: LockStore): BearerResolver {
   return async (token) => {
     const record = await store.findTokenByHash(hashToken(token));
-    if (!record || record.revokedAt) return null;
-    return {
-      workspaceId: record.workspaceId,
-      name: `token:${record.name}`,
-      kind: 'token',
-      scopes: new Set(record.scopes.filter(isScope)),
-      details: null,
-    };
+    return record ? principalOfToken(record) : null;
+  };
+}
+
+/** The principal an API token stands for; null once it is revoked. */
+export function principalOfToken(record: ApiTokenRecord): Principal | null {
+  if (record.revokedAt) return null;
+  return {
+    workspaceId: record.workspaceId,
+    name: `token:${record.name}`,
+    kind: 'token',
+    scopes: new Set(record.scopes.filter(isScope)),
+    details: null,
   };
 }
 

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import Ajv from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import { fastifySSE } from '@fastify/sse';
 import swagger from '@fastify/swagger';
 import type { Config } from '../config.js';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -11,9 +14,12 @@ import { apiTokenResolver, authenticator, type Authenticate, type BearerResolver
 import { githubActionsVerifier } from '../auth/github-oidc.js';
 import { OidcExchange, oidcSessionResolver } from '../auth/oidc-sessions.js';
 import type { Store } from '../store/store.js';
+import { DashboardSessions } from '../auth/dashboard-sessions.js';
 import { errorEnvelope } from './envelope.js';
 import { toDomainError } from './error-mapping.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { requestAuthenticator, type RequestSession } from './request-auth.js';
+import { dashboardRoutes, defaultWebDir } from './routes/dashboard.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { AtmosUploads } from '../dispatch/atmos-uploads.js';
@@ -21,13 +27,18 @@ import { atmosUploadRoutes } from './routes/atmos-uploads.js';
 import { authRoutes } from './routes/auth.js';
 import { lockRoutes } from './routes/locks.js';
 import { repositoryRoutes } from './routes/repositories.js';
-import { tokenRoutes } from './routes/tokens.js';
 import { workspaceRoutes } from './routes/workspaces.js';
+import { sessionRoutes } from './routes/session.js';
+import { streamRoutes } from './routes/stream.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { securityHeaders } from './security-headers.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the auth hook on every route that is not `config: { public: true }`. */
     principal: Principal | null;
+    /** The dashboard session behind `principal`, when it came from the session cookie. */
+    dashboardSession: RequestSession | null;
   }
   interface FastifyContextConfig {
     public?: boolean;
@@ -41,6 +52,8 @@ export interface AppDeps {
   readonly logger?: FastifyServerOptions['logger'] | FastifyServerOptions['loggerInstance'];
   /** More ways to turn a bearer token into a principal (OIDC sessions). */
   readonly resolvers?: BearerResolver[];
+  /** Where the built dashboard is (default `<package>/dist/web`). */
+  readonly webDir?: string;
 }
 
 /** What route plugins receive. */
@@ -97,10 +110,21 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     atmosUploads: new AtmosUploads(deps.store.atmos),
   };
 
+  const sessions = new DashboardSessions(deps.store, deps.store.dashboardSessions);
+  const authenticateRequest = requestAuthenticator(authenticate, sessions);
+
+  // Before the auth hook: it reads the session cookie.
+  await app.register(cookie);
+  await app.register(helmet, securityHeaders);
+  await app.register(fastifySSE);
+
   app.decorateRequest('principal', null);
+  app.decorateRequest('dashboardSession', null);
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.public || request.is404) return;
-    request.principal = await authenticate(request.headers.authorization);
+    const { principal, session } = await authenticateRequest(request);
+    request.principal = principal;
+    request.dashboardSession = session;
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-trace-id', request.id);
@@ -153,6 +177,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     },
     { prefix: '/api' },
   );
+  await app.register(sessionRoutes, { ctx, sessions, prefix: '/api/v1' });
+  await app.register(streamRoutes, { ctx, prefix: '/api/v1' });
+  await app.register(dashboardRoutes, { webDir: deps.webDir ?? defaultWebDir() });
   return app;
 }
 

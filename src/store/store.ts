@@ -1,5 +1,6 @@
 import type { AccessStore } from './access-store.js';
 import type { AtmosUploadStore } from './atmos-upload-store.js';
+import type { DashboardSessionStore } from './dashboard-session-store.js';
 import type { LockStore } from './lock-store.js';
 
 /**
@@ -9,4 +10,5 @@ import type { LockStore } from './lock-store.js';
 export interface Store extends LockStore {
   readonly access: AccessStore;
   readonly atmos: AtmosUploadStore;
+  readonly dashboardSessions: DashboardSessionStore;
 }

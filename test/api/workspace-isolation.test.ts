@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, type TestApp } from '../support/app.js';
+import { sseEvents } from '../support/sse.js';
 import { actionsClaims, startLocalIssuer, type LocalIssuer } from '../support/oidc-issuer.js';
 
 /**
@@ -117,7 +118,49 @@ const CASES: Record<string, Case> = {
     const held = await t.call({ method: 'POST', url: '/api/v1/locks', token: ok.json().data.token, payload: { key: KEY, ttl: 30 } });
     expect(held.json().errorTag).toBe('LockHeld');
   },
+
+  // The dashboard: a session signed in with B's token is B's, whatever it asks for.
+  'POST /api/v1/session': async (t, { adminB }) => {
+    const b = await dashboardSession(t, adminB);
+    expect((await t.call({ method: 'GET', url: '/api/v1/locks', token: null, headers: { cookie: b.cookie } })).json().data.locks).toEqual([]);
+    const forced = await t.call({ method: 'DELETE', url: '/api/v1/locks', token: null, headers: { cookie: b.cookie, 'x-csrf-token': b.csrf },
+      payload: { key: KEY, force: true, reason: 'from B' } });
+    expect(forced.json().data).toMatchObject({ outcome: 'not_locked' });
+  },
+  'GET /api/v1/session': async (t, { adminB }) => {
+    const b = await dashboardSession(t, adminB);
+    const me = (await t.call({ method: 'GET', url: '/api/v1/session', token: null, headers: { cookie: b.cookie } })).json().data;
+    expect(me).toMatchObject({ principal: 'token:b-admin', workspace: { name: 'team-b' } });
+  },
+  'DELETE /api/v1/session': async (t, { adminB }) => {
+    const a = await dashboardSession(t, t.adminToken);
+    const b = await dashboardSession(t, adminB);
+    await t.call({ method: 'DELETE', url: '/api/v1/session', token: null, headers: { cookie: b.cookie, 'x-csrf-token': b.csrf } });
+    // B's sign-out, even with A's cookie alongside, ends only B's session.
+    expect((await t.call({ method: 'GET', url: '/api/v1/session', token: null, headers: { cookie: a.cookie } })).statusCode).toBe(200);
+  },
+  'GET /api/v1/stream': async (t, { adminB }) => {
+    const url = t.app.server.listening ? `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}` : await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const abort = new AbortController();
+    const res = await fetch(`${url}/api/v1/stream`, { headers: { authorization: `Bearer ${adminB}` }, signal: abort.signal });
+    const events = sseEvents(res.body!);
+    expect((await events.next()).value).toMatchObject({ event: 'ready' });
+    // A changes something, then B does: the first change B hears is its own.
+    await t.call({ method: 'POST', url: '/api/v1/locks', payload: { key: 'a/other', ttlMs: 60_000, holderId: 'a' } });
+    await t.call({ method: 'DELETE', url: '/api/v1/locks', payload: { key: 'a/other' } });
+    await t.call({ method: 'POST', url: '/api/v1/locks', token: adminB, payload: { key: 'b/own', ttlMs: 60_000, holderId: 'b' } });
+    expect((await events.next()).value).toMatchObject({ event: 'change', data: { key: 'b/own', kind: 'granted' } });
+    abort.abort();
+    await t.call({ method: 'DELETE', url: '/api/v1/locks', token: adminB, payload: { key: 'b/own' } });
+  },
 };
+
+/** Signs in to the dashboard with `token`: the session cookie and its CSRF token. */
+async function dashboardSession(t: TestApp, token: string): Promise<{ cookie: string; csrf: string }> {
+  const r = await t.call({ method: 'POST', url: '/api/v1/session', token: null, payload: { token } });
+  expect(r.statusCode).toBe(201);
+  return { cookie: `stacklock_session=${r.cookies[0]!.value}`, csrf: r.json().data.csrfToken };
+}
 
 describe('workspace isolation, route by route', () => {
   let t: TestApp;

@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../support/app.js';
 import { lockStoreConformance } from './lock-store-suite.js';
+import { dashboardSessionConformance } from './dashboard-session-suite.js';
 
 const dir = tempDir('stacklock-conformance-');
 const path = join(dir, 'stacklock.db');
 
-lockStoreConformance('sqlite', {
+const harness = {
   async open() {
     const store = new SqliteStore({ path });
     await store.migrate();
@@ -21,4 +22,7 @@ lockStoreConformance('sqlite', {
   async cleanup() {
     rmSync(dir, { recursive: true, force: true });
   },
-});
+};
+
+lockStoreConformance('sqlite', harness);
+dashboardSessionConformance('sqlite', harness);

@@ -28,12 +28,12 @@ export function tempDir(prefix = 'stacklock-test-'): string {
 }
 
 /** An app on a real SQLite file in a temp dir, bootstrapped like a first start. */
-export async function makeTestApp(options: { clock?: Clock; store?: Store; env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function makeTestApp(options: { clock?: Clock; store?: Store; env?: Record<string, string>; webDir?: string } = {}): Promise<TestApp> {
   const dataDir = tempDir();
   const config = buildConfig({ dataDir }, { ...(options.env ?? {}) });
   const store = options.store ?? new SqliteStore({ path: join(dataDir, 'stacklock.db'), ...(options.clock ? { clock: options.clock } : {}) });
   await store.migrate();
-  const app = await buildApp(config, { store, logger: false, ...(options.clock ? { clock: options.clock } : {}) });
+  const app = await buildApp(config, { store, logger: false, ...(options.clock ? { clock: options.clock } : {}), ...(options.webDir ? { webDir: options.webDir } : {}) });
   await bootstrap(store, dataDir);
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   const call: TestApp['call'] = (opts) => {

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { buildConfig, type ServerFlags } from '../../config.js';
-import { startServer } from '../../main.js';
 
 export function registerServer(program: Command): void {
   program
@@ -15,6 +14,8 @@ export function registerServer(program: Command): void {
     .option('--log-level <level>', 'pino level (env STACKLOCK_LOG_LEVEL, default info)')
     .action(async (_flags: ServerFlags, cmd: Command) => {
       // --data-dir is also a global option (the CLI reads the admin token there), so read both levels.
+      // Loaded here, not at the top: every other command starts faster without the server's modules.
+      const { startServer } = await import('../../main.js');
       const server = await startServer(buildConfig(cmd.optsWithGlobals<ServerFlags>(), process.env));
       let stopping = false;
       const stop = (signal: string) => {

@@ -19,7 +19,8 @@ export async function applyMigrations(pool: pg.Pool): Promise<void> {
       );
       const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
       const applied = new Set(rows.map((r) => r.version));
-      for (const m of MIGRATIONS) {
+      // In version order whatever the order of the list: numbers are reserved per issue, gaps are fine.
+      for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
         if (applied.has(m.version)) continue;
         await client.query('BEGIN');
         try {

@@ -19,10 +19,12 @@ import type {
 import type { Store } from '../store.js';
 import { PostgresAccessStore } from './access-queries.js';
 import { PostgresAtmosUploadStore } from './atmos-upload-queries.js';
+import type { DashboardSessionStore } from '../dashboard-session-store.js';
 import { ChangeFeed } from './change-feed.js';
 import { acquireSql, DENIED_SQL, LIST_SQL, LIVE_LOCK_SQL, NOW, REAP_SQL, RELEASE_SQL } from './lock-queries.js';
 import { applyMigrations } from './migrate.js';
 import { createPool, guarded } from './pool.js';
+import { PostgresDashboardSessions } from './dashboard-session-queries.js';
 import { type EventRow, type LockRow, type TokenRow, type WorkspaceRow, toEvent, toLock, toReplacedLock, toToken, toWorkspace } from './rows.js';
 
 /** Exclusive upper bound of every key starting with a prefix (keys never contain U+10FFFF). */
@@ -57,6 +59,8 @@ export class PostgresStore implements Store {
   private readonly acquireStatement: string;
   readonly access: PostgresAccessStore;
   readonly atmos: PostgresAtmosUploadStore;
+  /** Dashboard sign-in sessions (a port of its own: see dashboard-session-store.ts). */
+  readonly dashboardSessions: DashboardSessionStore;
 
   constructor(private readonly options: PostgresStoreOptions) {
     const log = options.log ?? (() => undefined);
@@ -65,6 +69,7 @@ export class PostgresStore implements Store {
     this.acquireStatement = acquireSql(options.unsafeSkipAcquireCondition ? 'true' : undefined);
     this.access = new PostgresAccessStore(this.pool);
     this.atmos = new PostgresAtmosUploadStore(this.pool);
+    this.dashboardSessions = new PostgresDashboardSessions(this.pool);
   }
 
   async migrate(): Promise<void> {

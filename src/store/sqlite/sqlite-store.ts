@@ -24,8 +24,10 @@ import type {
 import type { Store } from '../store.js';
 import { SqliteAccessStore } from './access-queries.js';
 import { SqliteAtmosUploadStore } from './atmos-upload-queries.js';
+import type { DashboardSessionStore } from '../dashboard-session-store.js';
 import { GroupCommitter } from './group-commit.js';
 import { MIGRATIONS } from './migrations/index.js';
+import { SqliteDashboardSessions } from './dashboard-session-queries.js';
 import { type EventRow, type LockRow, type TokenRow, type WorkspaceRow, toEvent, toLock, toToken, toWorkspace } from './rows.js';
 
 /** Exclusive upper bound of every key starting with a prefix (keys never contain U+10FFFF). */
@@ -52,6 +54,8 @@ export class SqliteStore implements Store {
   private readonly stmt: ReturnType<SqliteStore['prepare']>;
   readonly access: SqliteAccessStore;
   readonly atmos: SqliteAtmosUploadStore;
+  /** Dashboard sign-in sessions (a port of its own: see dashboard-session-store.ts). */
+  readonly dashboardSessions: DashboardSessionStore;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -65,6 +69,7 @@ export class SqliteStore implements Store {
     this.applyMigrations();
     this.writes = new GroupCommitter(this.db);
     this.stmt = this.prepare();
+    this.dashboardSessions = new SqliteDashboardSessions(this.db, this.clock, this.writes);
     this.changes.setMaxListeners(0);
     const context = { db: this.db, writes: this.writes, clock: this.clock, event: (now: number, e: NewAuditEvent) => this.event(now, e) };
     this.access = new SqliteAccessStore(context);
@@ -82,7 +87,8 @@ export class SqliteStore implements Store {
     const applied = new Set(
       (this.db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version),
     );
-    for (const m of MIGRATIONS) {
+    // In version order whatever the order of the list: numbers are reserved per issue, gaps are fine.
+    for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
       if (applied.has(m.version)) continue;
       this.db.transaction(() => {
         this.db.exec(m.sql);

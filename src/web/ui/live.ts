@@ -1,0 +1,54 @@
+import { useEffect, useState } from 'preact/hooks';
+import { syncServerTime } from './hooks.js';
+
+export type LiveStatus = 'connecting' | 'live' | 'offline';
+
+/**
+ * Subscribes to /api/v1/stream. Returns a counter that grows with every committed change in the
+ * workspace (bursts are coalesced for 100 ms), which pages use to refetch, and the link's status.
+ * EventSource reconnects by itself after a network error; after a refusal (the session ended)
+ * it stops, and we retry a few seconds later: a 401 then brings the sign-in form back.
+ */
+export function useLiveChanges(enabled: boolean, onRefused: () => void): { version: number; status: LiveStatus } {
+  const [version, setVersion] = useState(0);
+  const [status, setStatus] = useState<LiveStatus>('connecting');
+  useEffect(() => {
+    if (!enabled) return;
+    let source: EventSource | null = null;
+    let pending: ReturnType<typeof setTimeout> | null = null;
+    let retry: ReturnType<typeof setTimeout> | null = null;
+    let stopped = false;
+    const connect = () => {
+      setStatus('connecting');
+      source = new EventSource('/api/v1/stream');
+      source.addEventListener('ready', (e) => {
+        setStatus('live');
+        syncServerTime((JSON.parse((e as MessageEvent<string>).data) as { serverTime: string }).serverTime);
+        setVersion((v) => v + 1); // catch up on anything missed while disconnected
+      });
+      source.addEventListener('change', () => {
+        pending ??= setTimeout(() => {
+          pending = null;
+          setVersion((v) => v + 1);
+        }, 100);
+      });
+      source.onerror = () => {
+        if (source?.readyState === EventSource.CLOSED) {
+          setStatus('offline');
+          source.close();
+          if (!stopped) retry = setTimeout(() => (onRefused(), connect()), 3000);
+        } else {
+          setStatus('connecting');
+        }
+      };
+    };
+    connect();
+    return () => {
+      stopped = true;
+      source?.close();
+      if (pending) clearTimeout(pending);
+      if (retry) clearTimeout(retry);
+    };
+  }, [enabled]);
+  return { version, status };
+}

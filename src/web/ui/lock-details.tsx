@@ -1,0 +1,57 @@
+import type { LockView } from '../../core/lock-view.js';
+import { api, query } from './api.js';
+import { ago, instant, text } from './format.js';
+import { useLoader } from './hooks.js';
+import { waitersOf } from './queue.js';
+
+/** Everything known about one lock: holder details, properties, and who waits behind it. */
+export function LockDetails({ lock, version, now }: { lock: LockView; version: number; now: number }) {
+  const { data, error } = useLoader(() => api<unknown>('GET', `/api/v1/locks/${encodeURIComponent(lock.key)}`), [lock.key, version]);
+  const waiters = waitersOf(data ?? lock);
+  const facts: Array<[string, unknown]> = [
+    ['Holder', lock.holder.principal],
+    ['Holder id', lock.holder.holderId],
+    ...Object.entries(lock.holder.details ?? {}),
+    ['Acquired', instant(lock.acquiredAt)],
+    ['Last renewed', instant(lock.updatedAt)],
+    ['Expires', instant(lock.expiresAt)],
+    ['Lock id', lock.id],
+    ...Object.entries(lock.properties ?? {}).map(([k, v]): [string, unknown] => [`property ${k}`, v]),
+  ];
+  return (
+    <div class="details">
+      <dl>
+        {facts
+          .filter(([, v]) => v !== null && v !== undefined && v !== '')
+          .map(([k, v]) => (
+            <div key={k}>
+              <dt>{k}</dt>
+              <dd>{text(v)}</dd>
+            </div>
+          ))}
+      </dl>
+      {waiters !== null && (
+        <section aria-label={`Waiting for ${lock.key}`}>
+          <h3>Waiting ({waiters.length})</h3>
+          {waiters.length === 0 ? (
+            <p class="muted">Nobody is waiting.</p>
+          ) : (
+            <ol class="queue">
+              {waiters.map((w, i) => (
+                <li key={i}>
+                  <strong>{w.who || w.holderId}</strong>
+                  {w.holderId && w.who ? <span class="muted"> {w.holderId}</span> : null}
+                  {w.since ? <span class="muted"> · waiting {ago(w.since, now)}</span> : null}
+                </li>
+              ))}
+            </ol>
+          )}
+        </section>
+      )}
+      {error && error.message !== '' && !/not locked/.test(error.message) && <p class="error">{error.message}</p>}
+      <p>
+        <a href={`#/activity${query({ key: lock.key })}`}>History of this key</a>
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,112 @@
+import { Fragment } from 'preact';
+import { useState } from 'preact/hooks';
+import type { LockView } from '../../core/lock-view.js';
+import { api, query, type SessionInfo } from './api.js';
+import { ForceUnlockDialog } from './force-unlock-dialog.js';
+import { Grid } from './grid.js';
+import { countdown, instant, shortInstant } from './format.js';
+import { useDebounced, useLoader, useNow } from './hooks.js';
+import { LockDetails } from './lock-details.js';
+import { waitersOf } from './queue.js';
+
+const PAGE = 200;
+
+interface LockPage {
+  locks: LockView[];
+  nextCursor: string | null;
+}
+
+/** Every live lock of the workspace, by key, with a live countdown; refetched on each change. */
+export function LocksPage({ session, version, announce }: { session: SessionInfo; version: number; announce: (m: string) => void }) {
+  const [prefix, setPrefix] = useState('');
+  const [pages, setPages] = useState(1);
+  const [open, setOpen] = useState<string | null>(null);
+  const [forcing, setForcing] = useState<LockView | null>(null);
+  const settled = useDebounced(prefix, 200);
+  const now = useNow();
+  const { data, error, loading } = useLoader(async () => {
+    const locks: LockView[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < pages; i++) {
+      const page: LockPage = await api<LockPage>('GET', `/api/v1/locks${query({ prefix: settled, limit: PAGE, cursor })}`);
+      locks.push(...page.locks);
+      cursor = page.nextCursor;
+      if (!cursor) break;
+    }
+    return { locks, more: cursor !== null };
+  }, [settled, pages, version]);
+
+  const locks = data?.locks ?? [];
+  const showQueue = locks.some((l) => waitersOf(l) !== null);
+  return (
+    <main id="main">
+      <div class="toolbar">
+        <h1>Locks</h1>
+        <label class="filter">
+          <span>Key prefix</span>
+          <input type="search" value={prefix} placeholder="acme/infra/prod/" spellcheck={false}
+            onInput={(e) => setPrefix((e.target as HTMLInputElement).value)} />
+        </label>
+      </div>
+      <Grid
+        caption={`Live locks${settled ? ` under ${settled}` : ''}`}
+        columns={['Key', 'Holder', 'Message', 'Token', 'Acquired', 'Expires in', ...(showQueue ? ['Waiting'] : []), <span class="sr-only">Actions</span>]}
+        loading={loading}
+        error={error}
+      >
+        {locks.map((lock) => {
+          const left = new Date(lock.expiresAt).getTime() - now;
+          const expanded = open === lock.key;
+          return (
+            <Fragment key={lock.key}>
+              <tr data-key={lock.key}>
+                <th scope="row" data-label="Key" class="key">{lock.key}</th>
+                <td data-label="Holder">
+                  <div>
+                    {lock.holder.principal}
+                    {lock.holder.holderId && <div class="muted small">{lock.holder.holderId}</div>}
+                  </div>
+                </td>
+                <td data-label="Message">{lock.message}</td>
+                <td data-label="Token" class="num">{lock.token}</td>
+                <td data-label="Acquired"><time dateTime={lock.acquiredAt} title={instant(lock.acquiredAt)}>{shortInstant(lock.acquiredAt, now)}</time></td>
+                <td data-label="Expires in" class={left < 60_000 ? 'num soon' : 'num'}>
+                  <time dateTime={lock.expiresAt} title={instant(lock.expiresAt)} class="countdown">{countdown(left)}</time>
+                </td>
+                {showQueue && <td data-label="Waiting" class="num">{waitersOf(lock)?.length ?? 0}</td>}
+                <td>
+                  <div class="row-actions">
+                  <button type="button" aria-expanded={expanded} aria-controls={`details-${lock.id}`}
+                    onClick={() => setOpen(expanded ? null : lock.key)}>
+                    {expanded ? 'Hide' : 'Details'}
+                  </button>
+                  {session.canForce && (
+                    <button type="button" class="danger" onClick={() => setForcing(lock)}>Force unlock</button>
+                  )}
+                  </div>
+                </td>
+              </tr>
+              {expanded && (
+                <tr class="expanded" id={`details-${lock.id}`}>
+                  <td colSpan={showQueue ? 8 : 7}>
+                    <LockDetails lock={lock} version={version} now={now} />
+                  </td>
+                </tr>
+              )}
+            </Fragment>
+          );
+        })}
+      </Grid>
+      {!loading && locks.length === 0 && !error && (
+        <p class="empty">{settled ? `No locks under “${settled}”.` : 'No locks are held. Everything can deploy.'}</p>
+      )}
+      {data?.more && (
+        <button type="button" onClick={() => setPages((p) => p + 1)}>Show more</button>
+      )}
+      <ForceUnlockDialog lock={forcing} onClose={(done) => {
+        setForcing(null);
+        if (done) announce(done);
+      }} />
+    </main>
+  );
+}

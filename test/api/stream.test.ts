@@ -1,0 +1,56 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashToken } from '../../src/auth/tokens.js';
+import { makeTestApp, type TestApp } from '../support/app.js';
+import { sseEvents } from '../support/sse.js';
+
+describe('GET /api/v1/stream', () => {
+  let t: TestApp;
+  let url: string;
+  beforeEach(async () => {
+    t = await makeTestApp();
+    url = await t.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterEach(async () => t.close());
+
+  it("streams each committed change of the caller's workspace, and nothing of another's", async () => {
+    const other = await t.store.ensureWorkspace('other');
+    await t.store.createToken({ workspaceId: other.id, name: 'o', tokenHash: hashToken('slk_other'), scopes: ['admin'], createdBy: 'test' });
+
+    const abort = new AbortController();
+    const res = await fetch(`${url}/api/v1/stream`, { headers: { authorization: `Bearer ${t.adminToken}` }, signal: abort.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const events = sseEvents(res.body!);
+    expect((await events.next()).value).toMatchObject({ event: 'ready' });
+
+    const post = (token: string, key: string) =>
+      fetch(`${url}/api/v1/locks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ key, ttlMs: 60_000, holderId: 'h' }),
+      });
+    expect((await post('slk_other', 'theirs')).status).toBe(201);
+    const started = Date.now();
+    expect((await post(t.adminToken, 'ours')).status).toBe(201);
+    const next = await events.next();
+    expect(next.value).toEqual({ event: 'change', data: { key: 'ours', kind: 'granted', token: 1 } });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    abort.abort();
+  });
+
+  it('does not hold up closing the server', async () => {
+    const res = await fetch(`${url}/api/v1/stream`, { headers: { authorization: `Bearer ${t.adminToken}` } });
+    const events = sseEvents(res.body!);
+    expect((await events.next()).value).toMatchObject({ event: 'ready' });
+    const started = Date.now();
+    await t.app.close();
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect((await events.next()).done).toBe(true);
+  });
+
+  it('needs authentication', async () => {
+    const res = await fetch(`${url}/api/v1/stream`);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { errorTag: string }).errorTag).toBe('Unauthorized');
+  });
+});
