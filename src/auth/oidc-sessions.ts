@@ -8,6 +8,7 @@ import type { Store } from '../store/store.js';
 import type { BearerResolver } from './authenticate.js';
 import type { VerifyActionsToken } from './github-oidc.js';
 import { hashToken } from './tokens.js';
+import { REPOSITORY_NAME } from './workspace-admin.js';
 
 /** Session tokens look like `sls_<43 base64url chars>`; only their SHA-256 is stored. */
 export const SESSION_PREFIX = 'sls_';
@@ -73,10 +74,11 @@ export class OidcExchange {
   }
 }
 
+/** The repository a rejected token claims, kept for the audit only when it looks like one. */
 function unverifiedRepository(jwt: string): string | null {
   try {
     const claim = decodeJwt(jwt).repository;
-    return typeof claim === 'string' ? claim.slice(0, 201) : null;
+    return typeof claim === 'string' && REPOSITORY_NAME.test(claim) ? claim : null;
   } catch {
     return null;
   }

@@ -1,6 +1,6 @@
 import { formatDuration } from './duration.js';
 import { DomainError } from './errors.js';
-import type { Holder, Lock } from './types.js';
+import type { Holder, JsonObject, Lock } from './types.js';
 
 export const KEY_MAX_LENGTH = 512;
 export const MESSAGE_MAX_LENGTH = 1024;
@@ -50,11 +50,25 @@ export function validateTtl(ttlMs: unknown, maxTtlMs: number): number {
   return ttlMs;
 }
 
+// PostgreSQL text and jsonb cannot hold U+0000: refused on every backend, so they answer alike.
+const NUL = '\u0000';
+
+/** Whether any string in a JSON value (keys included) holds U+0000. */
+export function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes(NUL);
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).some(([k, v]) => k.includes(NUL) || containsNul(v));
+  }
+  return false;
+}
+
 export function validateMessage(message: unknown): string {
   if (message === undefined || message === null) return '';
   if (typeof message !== 'string') {
     throw new DomainError('ValidationError', 'message must be a string');
   }
+  if (message.includes(NUL)) throw new DomainError('ValidationError', 'message must not contain NUL characters');
   if ([...message].length > MESSAGE_MAX_LENGTH) {
     throw new DomainError('ValidationError', `message is too long: at most ${MESSAGE_MAX_LENGTH} characters`);
   }
@@ -70,7 +84,20 @@ export function normalizeHolderId(holderId: unknown): string | null {
   if (holderId.length > HOLDER_ID_MAX_LENGTH) {
     throw new DomainError('ValidationError', `holderId is too long: at most ${HOLDER_ID_MAX_LENGTH} characters`);
   }
+  if (holderId.includes(NUL)) throw new DomainError('ValidationError', 'holderId must not contain NUL characters');
   return holderId;
+}
+
+/** Properties stored with a lock: a JSON object without NUL characters, or nothing. */
+export function validateProperties(properties: unknown): JsonObject | null {
+  if (properties === undefined || properties === null) return null;
+  if (typeof properties !== 'object' || Array.isArray(properties)) {
+    throw new DomainError('ValidationError', 'properties must be an object');
+  }
+  if (containsNul(properties)) {
+    throw new DomainError('ValidationError', 'properties must not contain NUL characters');
+  }
+  return properties as JsonObject;
 }
 
 /** Same holder = same principal and the same non-empty holderId (SPEC rule 1). */

@@ -6,6 +6,7 @@ import {
   validateKey,
   validateMessage,
   validateTtl,
+  validateProperties,
   describeHolder,
 } from './lock-rules.js';
 import { lockView } from './lock-view.js';
@@ -63,7 +64,7 @@ export class LockService {
       ttlMs,
       message,
       holder: { principal: caller.name, holderId },
-      properties: req.properties ?? null,
+      properties: validateProperties(req.properties),
       details: caller.details,
       lockDelayMs: this.options.lockDelayMs,
     });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../core/errors.js';
+import { containsNul } from '../core/lock-rules.js';
 import { requireScope } from '../core/lock-service.js';
 import type { JsonObject, Principal } from '../core/types.js';
 import { validateRepository } from '../auth/workspace-admin.js';
@@ -44,9 +45,7 @@ export class AtmosUploads {
     const total = body.batch_total ?? 1;
     const index = body.batch_index ?? 0;
     if (index >= total) throw new DomainError('ValidationError', `batch_index ${index} is not below batch_total ${total}`);
-    if (JSON.stringify(body.stacks).includes('\\u0000')) {
-      throw new DomainError('ValidationError', 'stacks must not contain NUL characters');
-    }
+    refuseNul(body, 'the upload');
     return this.store.putAffectedStacksBatch({
       workspaceId: caller.workspaceId,
       repository,
@@ -67,7 +66,7 @@ export class AtmosUploads {
     requireScope(caller, 'locks:write');
     const repository = validateRepository(`${owner}/${repo}`);
     requireOwnRepository(caller, repository);
-    if (JSON.stringify(body).includes('\\u0000')) throw new DomainError('ValidationError', 'the status must not contain NUL characters');
+    refuseNul({ stack, component, body }, 'the status');
     if (body.last_run !== undefined && (typeof body.last_run !== 'string' || Number.isNaN(Date.parse(body.last_run)))) {
       throw new DomainError('ValidationError', 'last_run must be an RFC 3339 time such as 2026-06-09T10:00:00Z');
     }
@@ -82,6 +81,11 @@ export class AtmosUploads {
       reportedBy: caller.name,
     });
   }
+}
+
+/** PostgreSQL cannot store U+0000; refused on every backend alike, as a 400 rather than a 500. */
+function refuseNul(value: unknown, what: string): void {
+  if (containsNul(value)) throw new DomainError('ValidationError', `${what} must not contain NUL characters`);
 }
 
 function requireOwnRepository(caller: Principal, repository: string): void {

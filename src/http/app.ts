@@ -17,6 +17,7 @@ import type { Store } from '../store/store.js';
 import { DashboardSessions } from '../auth/dashboard-sessions.js';
 import { errorEnvelope } from './envelope.js';
 import { toDomainError } from './error-mapping.js';
+import { useJsonBodyParser } from './json-body.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { requestAuthenticator, type RequestSession } from './request-auth.js';
 import { dashboardRoutes, defaultWebDir } from './routes/dashboard.js';
@@ -95,6 +96,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   // Only JSON is accepted: text/plain would otherwise reach the handlers as a string.
   app.removeContentTypeParser('text/plain');
+  useJsonBodyParser(app);
 
   const metrics = createMetrics();
   const authenticate = authenticator([...(deps.resolvers ?? []), oidcSessionResolver(deps.store), apiTokenResolver(deps.store)]);

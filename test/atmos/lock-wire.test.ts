@@ -168,6 +168,10 @@ describe('the atmos lock body next to stacklock\'s own', () => {
     ['lockMessage not a string', { key: 'k', ttl: 30, lockMessage: 5 }, /lockMessage must be string/],
     ['properties a string', { key: 'k', ttl: 30, properties: 'x' }, /properties must be object,array/],
     ['properties list without keys', { key: 'k', ttl: 30, properties: [{ value: 1 }] }, /key is required/],
+    // PostgreSQL cannot store U+0000: refused on every backend alike, never a 500.
+    ['a NUL in lockMessage', { key: 'k', ttl: 30, lockMessage: 'a\u0000b' }, /NUL/],
+    ['a NUL in a property', { key: 'k', ttl: 30, properties: { a: 'x\u0000' } }, /NUL/],
+    ['a NUL in holderId', { key: 'k', ttl: 30, holderId: '\u0000' }, /NUL/],
   ])('%s → 400', async (_name, payload, text) => {
     const r = await post(payload);
     expect(r.statusCode, r.body).toBe(400);

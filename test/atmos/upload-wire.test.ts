@@ -125,6 +125,9 @@ describe('atmos describe affected --upload and --upload-status on the wire', () 
     ['batch_index past the total', { ...head, stacks: [], batch_id: 'x', batch_index: 2, batch_total: 2 }, /not below batch_total/],
     ['a bad repository', { ...head, repo_owner: 'a b', stacks: [] }, /owner\/repo/],
     ['a NUL inside a stack', { ...head, stacks: [affected('v\u0000pc', 'dev')] }, /NUL/],
+    ['a NUL in head_sha', { ...head, head_sha: 'abc\u0000', stacks: [] }, /NUL/],
+    ['a NUL in batch_id', { ...head, stacks: [], batch_id: 'b\u0000', batch_index: 0, batch_total: 1 }, /NUL/],
+    ['settings nested 200 levels deep', { ...head, stacks: [affected('vpc', 'dev', JSON.parse('['.repeat(200) + ']'.repeat(200)))] }, /nested more than 64 levels/],
   ])('refuses %s with a 400', async (_name, body, text) => {
     const r = await upload(body);
     expect(r.statusCode, r.body).toBe(400);
@@ -145,6 +148,7 @@ describe('atmos describe affected --upload and --upload-status on the wire', () 
       ['component=vpc&stack=dev', '{"command":"plan"}'],
       ['component=vpc&stack=dev', '{"command":"plan","exit_code":"0"}'],
       ['component=vpc&stack=dev', '{"command":"plan","exit_code":0,"last_run":"yesterday"}'],
+      ['component=vpc&stack=d%00ev', '{"command":"plan","exit_code":0}'],
     ] as const) {
       const bad = await send('PATCH', `/api/v1/repos/acme/infra/instances?${query}`, body);
       expect(bad.statusCode, `${query} ${body}`).toBe(400);
