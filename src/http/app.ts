@@ -33,6 +33,7 @@ import { sessionRoutes } from './routes/session.js';
 import { streamRoutes } from './routes/stream.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { securityHeaders } from './security-headers.js';
+import { whoamiRoutes } from './routes/whoami.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -120,6 +121,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(helmet, securityHeaders);
   await app.register(fastifySSE);
 
+  // Counted here, on every replica that hears the change, once its transaction is durable.
+  const stopCountingExpiries = deps.store.onChange((change) => {
+    if (change.kind === 'expired') metrics.expired.inc();
+  });
+  app.addHook('onClose', async () => stopCountingExpiries());
+
   app.decorateRequest('principal', null);
   app.decorateRequest('dashboardSession', null);
   app.addHook('onRequest', async (request) => {
@@ -167,6 +174,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(repositoryRoutes, { ctx, prefix: '/api/v1' });
   await app.register(authRoutes, { ctx, prefix: '/api/v1' });
   await app.register(atmosUploadRoutes, { ctx, prefix: '/api/v1' });
+  await app.register(whoamiRoutes, { ctx, prefix: '/api/v1' });
   // atmos before v1.180.0 called `<base>/api/...`: the same handlers, left out of /openapi.json.
   await app.register(
     async (legacy) => {

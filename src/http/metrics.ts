@@ -21,7 +21,7 @@ export function createMetrics() {
     }),
     expired: new Counter({
       name: 'stacklock_locks_expired_total',
-      help: 'Locks freed by the reaper after their TTL',
+      help: 'Lock expiries recorded (lock.expired) that this process heard of; with several replicas each counts every expiry',
       registers: [registry],
     }),
   };

@@ -1,9 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
+/** The checkout: the nearest folder up that holds bin/stacklock.js (also from compiled copies, e.g. the benchmark's). */
+export const ROOT = findRoot(import.meta.dirname);
 export const BIN = join(ROOT, 'bin/stacklock.js');
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'bin/stacklock.js'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no bin/stacklock.js above ${from}`);
+  }
+}
 
 export interface ServerProcess {
   readonly child: ChildProcess;
@@ -17,10 +25,16 @@ export interface ServerProcess {
 
 /**
  * Starts `stacklock server` as a real process on a random loopback port (the compiled build:
- * `npm test` builds first) and waits until it says where it listens.
+ * `npm test` builds first) and waits until it says where it listens. With `port` it listens
+ * there and is ready when /readyz answers, which also works at log levels above info.
  */
-export async function startServerProcess(dataDir: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [BIN, 'server', '--data-dir', dataDir, '--port', '0', ...extraArgs], {
+export async function startServerProcess(
+  dataDir: string,
+  extraArgs: string[] = [],
+  env: Record<string, string> = {},
+  options: { port?: number } = {},
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [BIN, 'server', '--data-dir', dataDir, '--port', String(options.port ?? 0), ...extraArgs], {
     env: { ...process.env, ...env, STACKLOCK_LOG_LEVEL: env.STACKLOCK_LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -39,6 +53,10 @@ export async function startServerProcess(dataDir: string, extraArgs: string[] = 
     };
     child.stdout!.on('data', check);
     child.stderr!.on('data', check);
+    if (options.port) pollReady(`http://127.0.0.1:${options.port}`, () => child.exitCode === null).then((u) => {
+      clearTimeout(timer);
+      res(u);
+    }, () => undefined);
     child.once('exit', () => {
       clearTimeout(timer);
       rej(new Error(`server exited before listening:\n${output}`));
@@ -55,6 +73,15 @@ export async function startServerProcess(dataDir: string, extraArgs: string[] = 
       return exited;
     },
   };
+}
+
+async function pollReady(url: string, alive: () => boolean): Promise<string> {
+  while (alive()) {
+    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (ok) return url;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('exited');
 }
 
 export interface CliResult {
