@@ -1,24 +1,27 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { factTable, targetList, throughputTable, type Fact, type Target } from './report.js';
+import { factTable, targetList, throughputTable, type Fact, type Measured, type Target } from './report.js';
 import { startBenchServer } from './servers.js';
+import { postgresSetup, type PostgresSetup } from './scenarios/postgres.js';
 import { redisPeer } from './scenarios/redis-peer.js';
 import { scale } from './scenarios/scale.js';
-import { ceiling, contended, lockUnlock, type BenchOptions, type Row } from './scenarios/throughput.js';
+import { ceiling, contended, lockUnlock, type BenchOptions, type Scenario } from './scenarios/throughput.js';
 
 /**
  * `npm run bench`: every scenario against real server processes on loopback, one table of
- * throughput as ratios to the ceiling measured in the same run, then the scale figures and
- * the targets of issue 8. Options: --seconds (per scenario, default 10), --connections (50),
- * --only (comma list: sqlite, postgres, redis, scale), --locks (live locks for the scale
- * figures, 100000), --expiries (10000), --json <file>.
+ * throughput as ratios to the ceiling, then the scale figures and the targets of issue 8.
+ * Options: --seconds per scenario (10), --warmup seconds, --connections (50), --rounds (1: each
+ * round measures the ceiling, then every throughput scenario; a row shows the round whose ratio
+ * is the median, its ratio to that round's own ceiling), --only (comma list: sqlite, postgres,
+ * redis, scale), --locks (live locks for the scale figures, 100000), --expiries (10000), --json <file>.
  */
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: process.env.BENCH_SECONDS ?? '10' },
     warmup: { type: 'string' },
     connections: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '1' },
     only: { type: 'string' },
     locks: { type: 'string', default: '100000' },
     expiries: { type: 'string', default: '10000' },
@@ -31,39 +34,47 @@ const o: BenchOptions = {
   warmupSeconds: values.warmup !== undefined ? Number(values.warmup) : Math.min(3, Math.max(1, seconds / 4)),
   connections: Number(values.connections),
 };
+const rounds = Math.max(1, Number(values.rounds));
 const only = values.only ? new Set(values.only.split(',')) : null;
 const wanted = (part: string) => !only || only.has(part);
-
-const rows: Row[] = [];
 const facts: Fact[] = [];
 const targets: Target[] = [];
-let ceilingRps = NaN;
-
-console.error(`stacklock bench: ${o.connections} connections, ${o.seconds}s per scenario (+${o.warmupSeconds}s warm-up), ${cpus().length} CPUs`);
+console.error(`stacklock bench: ${o.connections} connections, ${o.seconds}s per scenario (+${o.warmupSeconds}s warm-up), ${rounds} round(s), ${cpus().length} CPUs`);
 
 const sqlite = await startBenchServer('sqlite');
+let pgSetup: PostgresSetup | null = null;
+const measured: Measured[] = [];
 try {
-  const top = await ceiling(sqlite, o, 'SQLite server');
-  ceilingRps = top.result?.rps ?? NaN;
-  rows.push(top);
-  console.error(`ceiling: ${Math.round(ceilingRps)} requests/s`);
+  const scenarios: Scenario[] = [];
   if (wanted('sqlite')) {
-    const lu = await lockUnlock([sqlite], o, 'SQLite (synchronous=FULL)');
-    rows.push(lu);
-    rows.push(await contended(sqlite, o, 'SQLite'));
-    const x = lu.result;
-    if (x) {
-      targets.push({ what: 'SQLite lock+unlock ≥ 0.5 of the ceiling', met: x.rps / ceilingRps >= 0.5, measured: `${(x.rps / ceilingRps).toFixed(2)}` });
-      targets.push({ what: `p99 ≤ 20 ms at ${o.connections} connections (SQLite lock+unlock)`, met: x.p99Ms <= 20, measured: `${x.p99Ms.toFixed(2)} ms` });
+    scenarios.push({ id: 'sqlite', run: () => lockUnlock([sqlite], o, 'SQLite (synchronous=FULL)') });
+    scenarios.push({ id: 'sqlite-contention', run: () => contended(sqlite, o, 'SQLite') });
+  }
+  if (wanted('postgres')) {
+    pgSetup = await postgresSetup(o);
+    scenarios.push(...pgSetup.scenarios);
+  }
+  for (let round = 1; round <= rounds; round++) {
+    const top = await ceiling(sqlite, o, 'SQLite server');
+    measured.push({ id: 'ceiling', round, row: top, ceilingRps: top.result?.rps ?? NaN });
+    console.error(`round ${round}: ceiling ${Math.round(top.result?.rps ?? NaN)} requests/s`);
+    for (const s of scenarios) {
+      const row = await s.run();
+      measured.push({ id: s.id, round, row, ceilingRps: top.result?.rps ?? NaN });
+      console.error(`round ${round}: ${row.scenario}: ${Math.round(row.result?.rps ?? NaN)} ops/s`);
     }
   }
 } finally {
+  await pgSetup?.close();
   await sqlite.stop();
 }
 
 if (wanted('redis')) {
-  rows.push(await redisPeer(o, 'no-fsync'));
-  rows.push(await redisPeer(o, 'fsync-always'));
+  for (const durability of ['no-fsync', 'fsync-always'] as const) {
+    const row = await redisPeer(o, durability);
+    // The peer runs once, against the median ceiling.
+    measured.push({ id: `redis-${durability}`, round: 1, row, ceilingRps: NaN });
+  }
 }
 if (wanted('scale')) {
   const s = await scale(o, { locks: Number(values.locks), expiries: Number(values.expiries) });
@@ -71,7 +82,12 @@ if (wanted('scale')) {
   targets.push(...s.targets);
 }
 
-console.log('\n' + throughputTable(rows, ceilingRps));
+const table = throughputTable(measured, rounds);
+targets.unshift(...table.targets);
+console.log('\n' + table.markdown);
 if (facts.length) console.log('\n' + factTable(facts));
 console.log('\nTargets (issue 8):\n' + targetList(targets));
-if (values.json) writeFileSync(values.json, JSON.stringify({ options: o, ceilingRps, rows: rows.map(({ result, ...r }) => ({ ...r, result: result && { ...result, histogram: undefined } })), facts, targets }, null, 2));
+if (values.json) {
+  const plain = measured.map(({ row, ...m }) => ({ ...m, row: { ...row, result: row.result && { ...row.result, histogram: undefined } } }));
+  writeFileSync(values.json, JSON.stringify({ options: o, rounds, measured: plain, facts, targets }, null, 2));
+}

@@ -10,7 +10,13 @@ export interface BenchOptions {
   readonly connections: number;
 }
 
-/** One line of the table; `ratio` is filled in against the ceiling of the same run. */
+/** A throughput measurement the rounds repeat; `id` names it across rounds. */
+export interface Scenario {
+  readonly id: string;
+  run(): Promise<Row>;
+}
+
+/** One line of the table; its ratio is taken against the ceiling measured in the same round. */
 export interface Row {
   readonly scenario: string;
   readonly result: LoadResult | null;

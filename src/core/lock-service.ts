@@ -69,14 +69,15 @@ export class LockService {
       lockDelayMs: this.options.lockDelayMs,
     });
     if (result.outcome === 'held') {
-      throw new DomainError('LockHeld', lockHeldMessage(result.lock, await this.store.now()), {
+      throw new DomainError('LockHeld', lockHeldMessage(result.lock, result.at ?? (await this.store.now())), {
         lock: lockView(result.lock),
       });
     }
     return { outcome: result.outcome, lock: result.lock };
   }
 
-  async release(caller: Principal, req: ReleaseRequest): Promise<{ outcome: 'released' | 'force_released'; lock: Lock }> {
+  /** `at`: when the store released it, on its clock. */
+  async release(caller: Principal, req: ReleaseRequest): Promise<{ outcome: 'released' | 'force_released'; lock: Lock; at: Date }> {
     requireScope(caller, 'locks:write');
     const key = validateKey(req.key);
     // Forcing needs locks:force and, for a principal limited to some keys, a key among them.
@@ -103,7 +104,7 @@ export class LockService {
         throw new DomainError('NotLockHolder', `${held}; ${hint}`, { lock: lockView(result.lock) });
       }
       default:
-        return result;
+        return { ...result, at: result.at ?? (await this.store.now()) };
     }
   }
 

@@ -66,7 +66,7 @@ export interface AcquireInput {
 export type AcquireResult =
   | { readonly outcome: 'granted'; readonly lock: Lock; readonly previous: Lock | null }
   | { readonly outcome: 'renewed'; readonly lock: Lock }
-  | { readonly outcome: 'held'; readonly lock: Lock };
+  | { readonly outcome: 'held'; readonly lock: Lock; readonly at?: Date };
 
 export interface ReleaseInput {
   readonly workspaceId: string;
@@ -79,8 +79,12 @@ export interface ReleaseInput {
   readonly reason?: string | null;
 }
 
+/**
+ * `at` (on a refusal and a release): the store's clock at the decision, so the caller needs no
+ * second round trip to say how long a lock has left or when it was released. Absent: ask now().
+ */
 export type ReleaseResult =
-  | { readonly outcome: 'released' | 'force_released'; readonly lock: Lock }
+  | { readonly outcome: 'released' | 'force_released'; readonly lock: Lock; readonly at?: Date }
   | { readonly outcome: 'not_found' }
   | { readonly outcome: 'not_holder'; readonly lock: Lock };
 

@@ -12,7 +12,7 @@ describe('GET /api/v1/whoami', () => {
     const admin = await t.call({ method: 'GET', url: '/api/v1/whoami' });
     expect(admin.statusCode).toBe(200);
     const body = admin.json();
-    expect(body).toMatchObject({ success: true, status: 200, data: { principal: 'token:admin', kind: 'token', scopes: ['admin'], details: null } });
+    expect(body).toMatchObject({ success: true, status: 200, data: { principal: 'token:admin', kind: 'token', scopes: ['admin'], details: null, keys: null } });
     expect(typeof body.data.workspaceId).toBe('string');
 
     const deployer = await t.token('deployer', ['locks:write', 'locks:force']);

@@ -111,9 +111,9 @@ export async function lockRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
   );
 
   const release = async (request: FastifyRequest, input: ReleaseRequest) => {
-    const { outcome, lock } = await locks.release(principalOf(request), input);
+    const { outcome, lock, at } = await locks.release(principalOf(request), input);
     metrics.lockOperations.labels('release', outcome).inc();
-    return okEnvelope({ ...lockView(lock, await ctx.store.now()), outcome }, request.id);
+    return okEnvelope({ ...lockView(lock, at), outcome }, request.id);
   };
 
   // The atmos unlock (`atmos pro unlock` sends only `{"key": …}`, has no --force and reads only

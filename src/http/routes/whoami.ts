@@ -11,6 +11,11 @@ const whoamiSchema = {
     workspaceId: { type: 'string' },
     scopes: { type: 'array', items: { type: 'string' } },
     details: { type: ['object', 'null'], additionalProperties: true },
+    keys: {
+      type: ['array', 'null'],
+      items: { type: 'string' },
+      description: 'the key globs this principal is limited to; null: every key its scopes allow',
+    },
   },
 } as const;
 
@@ -26,7 +31,8 @@ export async function whoamiRoutes(app: FastifyInstance, _opts: { ctx: AppContex
     async (request) => {
       const p = principalOf(request);
       return okEnvelope(
-        { principal: p.name, kind: p.kind, workspaceId: p.workspaceId, scopes: [...p.scopes].sort(), details: p.details },
+        { principal: p.name, kind: p.kind, workspaceId: p.workspaceId, scopes: [...p.scopes].sort(), details: p.details,
+          keys: p.keys ? [...p.keys.globs] : null },
         request.id,
       );
     },

@@ -25,9 +25,22 @@ export interface ChangeFeedOptions {
 }
 
 /**
+ * Announces changes after they committed, many per statement. `synchronous_commit=off` is safe
+ * here: the transaction holds nothing but the notifications, which PostgreSQL delivers at commit;
+ * losing one to a crash only leaves it to the sweep. It keeps the global notify lock, which a
+ * notifying transaction holds through its commit, from being held across a WAL flush.
+ */
+const ANNOUNCE_SQL = `SELECT set_config('synchronous_commit', 'off', true), count(pg_notify($1, p)) FROM unnest($2::text[]) AS p`;
+
+/** Payloads per announcing statement (each well under NOTIFY's 8000-byte limit). */
+const ANNOUNCE_BATCH = 500;
+
+/**
  * Tells listeners about every committed lock change, on this replica or any other:
  * - this replica's own changes as soon as their statement returns;
- * - other replicas' through LISTEN/NOTIFY (each change statement calls pg_notify, delivered at commit);
+ * - other replicas' through LISTEN/NOTIFY: once a change's statement has returned (committed),
+ *   this replica announces it, batched with the others committed meanwhile. The lock statements
+ *   do not notify themselves, so that concurrent changes can share a commit (lock-queries.ts);
  * - and, as the safety net for a dropped listener connection, a periodic sweep of recent audit
  *   events. Every change carries the ids of its audit events, so each is delivered once
  *   whichever of the three paths sees it first.
@@ -41,6 +54,8 @@ export class ChangeFeed {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private sweepFrom: Date | null = null;
   private sweeping: Promise<void> | null = null;
+  private unannounced: string[] = [];
+  private announcing: Promise<void> | null = null;
   private stopped = true;
 
   constructor(
@@ -67,6 +82,7 @@ export class ChangeFeed {
     if (this.sweepTimer) clearTimeout(this.sweepTimer);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     await this.sweeping;
+    await this.announcing;
     const client = this.listener;
     this.listener = null;
     await client?.end().catch(() => undefined);
@@ -77,9 +93,29 @@ export class ChangeFeed {
     return () => this.emitter.off('change', listener);
   }
 
-  /** A change this replica committed (its statement returned). */
+  /** A change this replica committed (its statement returned): delivered here, announced to the others. */
   local(eventIds: readonly number[], change: LockChange): void {
     this.deliver(eventIds, change);
+    this.unannounced.push(JSON.stringify({ w: change.workspaceId, k: change.key, c: change.kind, t: change.token, e: eventIds }));
+    this.announcing ??= this.announce();
+  }
+
+  /** While one announcement is in flight the next ones gather, so a busy replica sends few, large ones. */
+  private async announce(): Promise<void> {
+    try {
+      while (this.unannounced.length > 0) {
+        const batch = this.unannounced.splice(0, ANNOUNCE_BATCH);
+        try {
+          await this.pool.query(ANNOUNCE_SQL, [CHANNEL, batch]);
+        } catch (error) {
+          // The other replicas find these changes at their next sweep.
+          this.options.log('warn', `change feed: could not announce ${batch.length} change(s); other replicas catch up at their next sweep`, error);
+        }
+      }
+    } finally {
+      // Cleared in the same turn as the last emptiness check: a change queued after it starts a new announcer.
+      this.announcing = null;
+    }
   }
 
   /** Runs one sweep now (tests; also after the listener reconnects). */

@@ -1,6 +1,8 @@
 /**
- * The lock statements. Each decision is one statement that also writes its audit events and
- * sends its NOTIFY, so the change, its record and its announcement commit together.
+ * The lock statements. Each decision is one statement that also writes its audit events, so the
+ * change and its record commit together. They send no NOTIFY: a transaction that notifies holds
+ * PostgreSQL's global notify lock through its commit, WAL flush included, so every change would
+ * commit one at a time. The change feed announces committed changes instead (change-feed.ts).
  *
  * Time is the database's: NOW is the statement's start time truncated to milliseconds. It can
  * only lag the real time of the decision (a statement may wait for a row lock), which makes a
@@ -12,9 +14,6 @@ export const CHANNEL = 'stacklock_changes';
 const iso = (ts: string) => `to_char(${ts} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 const ms = (param: string) => `(${param}::bigint * interval '1 millisecond')`;
 
-/** The payload the change feed parses: workspace, key, kind, token and the statement's event ids. */
-const notify = (row: string, kind: string, ids: string) =>
-  `pg_notify('${CHANNEL}', json_build_object('w', ${row}.workspace_id, 'k', ${row}.key, 'c', ${kind}, 't', ${row}.token, 'e', ${ids})::text)`;
 
 /** SPEC rule 1: grant when free or expired past its lock-delay; renew for the same principal and non-empty holderId. */
 export const GRANTABLE = `l.expires_at + ${ms('$10')} <= excluded.updated_at
@@ -78,8 +77,7 @@ WITH ws AS (
   ORDER BY e.ord
   RETURNING id
 )
-SELECT up.*, ids.ids AS event_ids,
-       ${notify('up', `CASE WHEN up.id = $3 THEN 'granted' ELSE 'renewed' END`, 'ids.ids')}
+SELECT up.*, ids.ids AS event_ids
 FROM up, (SELECT array_agg(id ORDER BY id) AS ids FROM ev) ids`;
 }
 
@@ -93,7 +91,7 @@ WITH cur AS (
          jsonb_build_object('holderId', $4::text, 'heldBy', cur.principal, 'heldByHolderId', cur.holder_id)
   FROM cur
 )
-SELECT * FROM cur`;
+SELECT cur.*, ${NOW} AS now FROM cur`;
 
 const OWN = `(d.principal = $3 AND ($4::text IS NULL OR d.holder_id = $4::text))`;
 
@@ -114,8 +112,7 @@ WITH d AS (
   FROM d
   RETURNING id
 )
-SELECT d.*, ARRAY(SELECT id FROM ev) AS event_ids,
-       ${notify('d', `CASE WHEN d.own THEN 'released' ELSE 'force_released' END`, 'ARRAY(SELECT id FROM ev)')}
+SELECT d.*, ARRAY(SELECT id FROM ev) AS event_ids, ${NOW} AS released_at
 FROM d`;
 
 export const LIVE_LOCK_SQL = `SELECT * FROM locks WHERE workspace_id = $1 AND key = $2 AND expires_at > ${NOW}`;
@@ -141,7 +138,7 @@ WITH d AS (
   FROM d ORDER BY d.expires_at
   RETURNING id, workspace_id, key
 )
-SELECT d.*, ARRAY[ev.id] AS event_ids, ${notify('d', `'expired'`, 'ARRAY[ev.id]')}
+SELECT d.*, ARRAY[ev.id] AS event_ids
 FROM d JOIN ev ON ev.workspace_id = d.workspace_id AND ev.key = d.key
 ORDER BY d.expires_at`;
 

@@ -103,15 +103,15 @@ export class PostgresStore implements Store {
         if (kind === 'renewed') return { outcome: 'renewed', lock };
         return { outcome: 'granted', lock, previous: row.replaced ? toReplacedLock(row.replaced) : null };
       }
-      const held = await this.one<LockRow>(DENIED_SQL, [input.workspaceId, input.key, h.principal, h.holderId]);
-      if (held) return { outcome: 'held', lock: toLock(held) };
+      const held = await this.one<LockRow & { now: Date }>(DENIED_SQL, [input.workspaceId, input.key, h.principal, h.holderId]);
+      if (held) return { outcome: 'held', lock: toLock(held), at: held.now };
       if (!(await this.getWorkspace(input.workspaceId))) throw new DomainError('NotFound', 'no such workspace');
     }
     throw new DomainError('Unavailable', `'${input.key}' changed hands too often to decide; retry`);
   }
 
   async release(input: ReleaseInput): Promise<ReleaseResult> {
-    const row = await this.one<Returned & { own: boolean }>(RELEASE_SQL, [
+    const row = await this.one<Returned & { own: boolean; released_at: Date }>(RELEASE_SQL, [
       input.workspaceId, input.key, input.caller.principal, input.caller.holderId, input.force && input.mayForce, input.reason ?? null,
     ]);
     if (!row) {
@@ -121,7 +121,7 @@ export class PostgresStore implements Store {
     const lock = toLock(row);
     const kind = row.own ? 'released' : 'force_released';
     this.feed.local(row.event_ids ?? [], { workspaceId: lock.workspaceId, key: lock.key, kind, token: lock.token });
-    return { outcome: kind, lock };
+    return { outcome: kind, lock, at: row.released_at };
   }
 
   async getLock(workspaceId: string, key: string): Promise<Lock | null> {

@@ -202,7 +202,7 @@ export class SqliteStore implements Store {
         const lock = previous as Lock; // refused: a row exists and blocks the key
         this.event(now, { workspaceId: input.workspaceId, action: 'lock.denied', actor: input.holder.principal, key: input.key,
           token: lock.token, details: { holderId: input.holder.holderId, heldBy: lock.holder.principal, heldByHolderId: lock.holder.holderId } });
-        return { outcome: 'held', lock } as const;
+        return { outcome: 'held', lock, at: new Date(now) } as const;
       }
       const lock = toLock(row);
       if (row.id !== id) {
@@ -257,7 +257,7 @@ export class SqliteStore implements Store {
       });
       const kind = own ? 'released' : 'force_released';
       this.notify({ workspaceId: input.workspaceId, key: input.key, kind, token: lock.token });
-      return { outcome: kind, lock };
+      return { outcome: kind, lock, at: new Date(now) };
     });
   }
 
