@@ -79,6 +79,10 @@ const CASES: Record<string, Case> = {
   'POST /api/v1/workspaces': async (t, { adminB }) => {
     expect((await t.call({ method: 'POST', url: '/api/v1/workspaces', token: adminB, payload: { name: 'c' } })).statusCode).toBe(403);
   },
+  'GET /api/v1/whoami': async (t, { adminB }) => {
+    const b = (await t.call({ method: 'GET', url: '/api/v1/whoami', token: adminB })).json().data;
+    expect(b.workspaceId).toBe((await t.store.getWorkspace('team-b'))!.id);
+  },
   'GET /api/v1/workspaces': async (t, { adminB }) => {
     const names = (await t.call({ method: 'GET', url: '/api/v1/workspaces', token: adminB })).json().data.workspaces.map((w: { name: string }) => w.name);
     expect(names).toEqual(['team-b']);
