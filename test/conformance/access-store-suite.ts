@@ -12,17 +12,30 @@ export interface StoreHarness {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hash = () => randomBytes(32).toString('hex');
 
+/**
+ * Opens the backend before the enclosing describe's cases and closes it after; `fresh()` makes
+ * a workspace of its own for a case. Call inside `describe`.
+ */
+export function openForSuite(harness: StoreHarness): { store(): Store; fresh(): Promise<string> } {
+  let store: Store;
+  beforeAll(async () => {
+    store = await harness.open();
+  });
+  afterAll(async () => {
+    await store.close();
+    await harness.cleanup();
+  });
+  return { store: () => store, fresh: async () => (await store.ensureWorkspace(`ws-${randomUUID()}`)).id };
+}
+
 export function accessStoreConformance(name: string, harness: StoreHarness): void {
   describe(`AccessStore conformance: ${name}`, () => {
+    const suite = openForSuite(harness);
     let store: Store;
-    beforeAll(async () => {
-      store = await harness.open();
+    beforeAll(() => {
+      store = suite.store();
     });
-    afterAll(async () => {
-      await store.close();
-      await harness.cleanup();
-    });
-    const fresh = async () => (await store.ensureWorkspace(`ws-${randomUUID()}`)).id;
+    const fresh = suite.fresh;
     const actions = async (ws: string) => (await store.queryEvents({ workspaceId: ws, limit: 100 })).map((e) => e.action);
 
     it('creates workspaces with unique names, lists them, records workspace.created in the new one', async () => {

@@ -1,23 +1,19 @@
-import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { AffectedStacksBatch } from '../../src/store/atmos-upload-store.js';
 import type { Store } from '../../src/store/store.js';
-import type { StoreHarness } from './access-store-suite.js';
+import { openForSuite, type StoreHarness } from './access-store-suite.js';
 
 const stack = (component: string, stackName: string, extra = {}) => ({ component, stack: stackName, included_in_dependents: false, dependents: [], settings: null, ...extra });
 
 /** The atmos upload port (affected stacks in batches, instance statuses): the same cases on every backend. */
 export function atmosUploadConformance(name: string, harness: StoreHarness): void {
   describe(`AtmosUploadStore conformance: ${name}`, () => {
+    const suite = openForSuite(harness);
     let store: Store;
-    beforeAll(async () => {
-      store = await harness.open();
+    beforeAll(() => {
+      store = suite.store();
     });
-    afterAll(async () => {
-      await store.close();
-      await harness.cleanup();
-    });
-    const fresh = async () => (await store.ensureWorkspace(`ws-${randomUUID()}`)).id;
+    const fresh = suite.fresh;
     const batch = (ws: string, over: Partial<AffectedStacksBatch>): AffectedStacksBatch => ({
       workspaceId: ws, repository: 'acme/infra', headSha: 'abc123', baseSha: 'base1', repoUrl: 'https://github.com/acme/infra', repoHost: 'github.com',
       uploadId: 'b-1', batchIndex: 0, batchTotal: 1, stacks: [], uploadedBy: 'repo:acme/infra', ...over,
