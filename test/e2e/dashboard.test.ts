@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/app.js';
-import { chromiumAvailable, launchChromium, mustHaveChromium, screenshot } from '../support/browser.js';
+import { apiAs, chromiumAvailable, launchChromium, mustHaveChromium, openSignedIn, type PageOptions, pageProblems, screenshot } from '../support/browser.js';
 import { runCli, type ServerProcess, startServerProcess } from '../support/processes.js';
 
 const KEY = 'acme/infra/prod/vpc';
@@ -21,37 +21,13 @@ if (!chromiumAvailable() && mustHaveChromium()) {
   });
 }
 
-describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
+describe.skipIf(!chromiumAvailable())('dashboard in Chromium', { timeout: 120_000 }, () => {
   let server: ServerProcess;
   let browser: Browser;
-  const contexts: BrowserContext[] = [];
   const tokens: Record<string, string> = {};
 
-  const apiCall = async (token: string, method: string, path: string, body?: unknown) => {
-    const r = await fetch(server.url + path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: r.status, body: (await r.json()) as { data: any; errorTag?: string } };
-  };
-
-  const signedInPage = async (token: string, options: { colorScheme?: 'light' | 'dark'; width?: number; height?: number } = {}): Promise<Page> => {
-    const context = await browser.newContext({
-      viewport: { width: options.width ?? 1280, height: options.height ?? 760 },
-      colorScheme: options.colorScheme ?? 'light',
-      locale: 'en-GB',
-      timezoneId: 'UTC',
-    });
-    contexts.push(context);
-    const page = await context.newPage();
-    await page.goto(server.url);
-    await page.getByLabel('API token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Locks' }).waitFor();
-    await page.locator('.live.live').waitFor();
-    return page;
-  };
+  const apiCall = (token: string, method: string, path: string, body?: unknown) => apiAs(server.url, token, method, path, body);
+  const signedInPage = (token: string, options: PageOptions = {}): Promise<Page> => openSignedIn(browser, server.url, token, options);
 
   beforeAll(async () => {
     server = await startServerProcess(tempDir('stacklock-dash-'));
@@ -64,7 +40,6 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     }
   });
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
     await browser?.close();
     await server?.kill();
   });
@@ -137,6 +112,7 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', () => {
     await screenshot(page, 'activity-dark');
 
     expect(await page.evaluate(() => window.marker)).toBe(42);
+    expect(pageProblems(page)).toEqual([]); // no script error, nothing the Content-Security-Policy had to block
     expect(navigations.every((u) => u.startsWith(server.url))).toBe(true);
     expect(navigations.filter((u) => !u.includes('#'))).toHaveLength(0);
   });

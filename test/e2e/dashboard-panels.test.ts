@@ -1,0 +1,103 @@
+import type { Browser, BrowserContext, Route } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/app.js';
+import { apiAs, chromiumAvailable, launchChromium, openSignedIn, pageProblems } from '../support/browser.js';
+import { type ServerProcess, startServerProcess } from '../support/processes.js';
+
+declare const window: { injected?: number };
+declare const document: { createElement(t: string): { textContent: string }; body: { appendChild(n: unknown): void } };
+
+/**
+ * The panels that appear only when the server has their data: dispatches (issue 6) and the
+ * waiting queue of a key (issue 5). Until those routes and fields exist, the browser's requests
+ * for them are answered here through Playwright's request routing, with the shapes the issues
+ * describe; everything else is the real server.
+ */
+describe.skipIf(!chromiumAvailable())('dashboard panels that follow the server’s data, in Chromium', { timeout: 120_000 }, () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  const envelope = (data: unknown) => ({ status: 200, contentType: 'application/json', body: JSON.stringify({ success: true, status: 200, data, traceId: 't' }) });
+
+  beforeAll(async () => {
+    server = await startServerProcess(tempDir('stacklock-panels-'));
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.kill();
+  });
+
+  it('has no Dispatches section while the server has no dispatches, and one when it has, linking only to http(s) pages', async () => {
+    // The dashboard asks once, at sign-in, whether the server has dispatches: wait for that answer.
+    const signIn = async (context: BrowserContext) => {
+      const page = await context.newPage();
+      await page.goto(server.url);
+      const probed = page.waitForResponse((r) => r.url().includes('/api/v1/dispatches'));
+      await page.getByLabel('API token').fill(server.adminToken);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await probed;
+      await page.getByRole('link', { name: 'Activity' }).waitFor();
+      return page;
+    };
+    const plainContext = await browser.newContext();
+    const plain = await signIn(plainContext);
+    expect(await plain.getByRole('link', { name: 'Dispatches' }).count()).toBe(0);
+    await plainContext.close();
+
+    const context = await browser.newContext();
+    await context.route('**/api/v1/dispatches**', (route: Route) =>
+      route.fulfill(envelope({ dispatches: [
+        { id: 'd1', key: 'acme/infra/prod/vpc', repository: 'acme/infra', workflow: 'apply.yml', ref: 'main', state: 'waiting_for_lock', createdAt: '2026-06-09T10:00:00Z' },
+        { id: 'd2', key: 'acme/infra/prod/eks', repository: 'acme/infra', workflow: 'apply.yml', ref: 'main', state: 'dispatched',
+          runUrl: 'https://github.example/acme/infra/actions/runs/1', pullRequestUrl: 'https://github.example/acme/infra/pull/7', createdAt: '2026-06-09T10:01:00Z' },
+        { id: 'd3', key: 'acme/infra/prod/dns', repository: 'acme/infra', workflow: 'apply.yml', ref: 'main', state: 'failed',
+          reason: 'GitHub answered 422: workflow not found', runUrl: 'javascript:alert(1)', createdAt: '2026-06-09T10:02:00Z' },
+      ], nextCursor: null })),
+    );
+    const withDispatches = await signIn(context);
+    await withDispatches.getByRole('link', { name: 'Dispatches' }).click();
+    await withDispatches.getByRole('heading', { name: 'Dispatches' }).waitFor();
+    const table = withDispatches.locator('table.grid');
+    await table.getByText('waiting for lock').waitFor();
+    expect(await table.innerText()).toContain('GitHub answered 422');
+    const links = await table.locator('a').evaluateAll((as) => as.map((a) => (a as unknown as { href: string }).href));
+    expect(links).toEqual(['https://github.example/acme/infra/actions/runs/1', 'https://github.example/acme/infra/pull/7']);
+    await context.close();
+  });
+
+  it('shows the queue behind a lock when the server reports one, and none when it does not', async () => {
+    const key = 'acme/infra/prod/queue';
+    expect((await apiAs(server.url, server.adminToken, 'POST', '/api/v1/locks', { key, ttlMs: 600_000, message: 'applying', holderId: 'run-1' })).status).toBe(201);
+    const page = await openSignedIn(browser, server.url, server.adminToken);
+    const row = page.locator(`tr[data-key="${key}"]`);
+    await row.getByRole('button', { name: 'Details' }).click();
+    await page.getByText('History of this key').waitFor();
+    expect(await page.getByRole('heading', { name: /^Waiting/ }).count()).toBe(0);
+    await row.getByRole('button', { name: 'Hide' }).click();
+
+    await page.route(`**/api/v1/locks/${encodeURIComponent(key)}`, async (route: Route) => {
+      const real = (await (await route.fetch()).json()) as { data: Record<string, unknown> };
+      await route.fulfill(envelope({ ...real.data, queue: [
+        { principal: 'token:deployer', holderId: 'acme/infra/actions/runs/77/attempts/1/apply', since: new Date(Date.now() - 90_000).toISOString() },
+        { principal: 'repo:acme/infra', holderId: null, since: new Date(Date.now() - 30_000).toISOString() },
+      ] }));
+    });
+    await row.getByRole('button', { name: 'Details' }).click();
+    await page.getByRole('heading', { name: 'Waiting (2)' }).waitFor();
+    const queue = await page.locator('ol.queue').innerText();
+    expect(queue).toMatch(/token:deployer.*runs\/77.*waiting \d+m \d+s ago/s);
+    expect(queue).toContain('repo:acme/infra');
+    expect(pageProblems(page)).toEqual([]);
+  });
+
+  it('runs under a Content-Security-Policy that blocks an injected inline script', async () => {
+    const page = await openSignedIn(browser, server.url, server.adminToken);
+    await page.evaluate(() => {
+      const s = document.createElement('script');
+      s.textContent = 'window.injected = 1';
+      document.body.appendChild(s);
+    });
+    expect(await page.evaluate(() => window.injected)).toBeUndefined();
+    await expect.poll(() => pageProblems(page).join('\n')).toContain('CSP');
+  });
+});
