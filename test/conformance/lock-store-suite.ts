@@ -255,6 +255,7 @@ export function lockStoreConformance(name: string, harness: BackendHarness): voi
           expect(r.lock.holder).toEqual(winner.holder);
           expect(r.lock.token).toBe(winner.token);
         }
+        expect(await events({ key: 'hot', action: 'lock.denied' })).toHaveLength(49);
         const spread = await Promise.all(Array.from({ length: 50 }, (_, i) => acquire(`key-${i}`, h('token:ci', `r-${i}`))));
         expect(spread.every((r) => r.outcome === 'granted')).toBe(true);
         expect(spread.map((r) => r.lock.token).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => winner.token + 1 + i));

@@ -14,32 +14,48 @@ export const CHANNEL = 'stacklock_changes';
 const iso = (ts: string) => `to_char(${ts} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 const ms = (param: string) => `(${param}::bigint * interval '1 millisecond')`;
 
-
-/** SPEC rule 1: grant when free or expired past its lock-delay; renew for the same principal and non-empty holderId. */
-export const GRANTABLE = `l.expires_at + ${ms('$10')} <= excluded.updated_at
-     OR (l.expires_at > excluded.updated_at AND l.principal = excluded.principal
-         AND l.holder_id IS NOT NULL AND l.holder_id = excluded.holder_id)`;
+/**
+ * SPEC rule 1 for an existing row `l` at time `now`: grantable when expired past its lock-delay
+ * ($10 ms), renewable when live and held by the same principal with the same non-empty holderId.
+ */
+export function grantable(l: string, now: string, principal: string, holderId: string): string {
+  return `(${l}.expires_at + ${ms('$10')} <= ${now}
+     OR (${l}.expires_at > ${now} AND ${l}.principal = ${principal}
+         AND ${l}.holder_id IS NOT NULL AND ${l}.holder_id = ${holderId}))`;
+}
 
 /**
  * $1 workspace, $2 key, $3 new grant id, $4 principal, $5 holderId, $6 message, $7 ttl ms,
- * $8 properties, $9 details, $10 lock-delay ms.
+ * $8 properties, $9 details, $10 lock-delay ms. Returns one row: `held` false with the granted or
+ * renewed lock, or `held` true with the lock that blocks the key; or no row when the key changed
+ * hands during the statement (the caller reads the blocking lock then).
  *
- * The workspace row is locked first (FOR NO KEY UPDATE, re-read at its latest version under READ
- * COMMITTED), so acquires in a workspace are serialized there and take fencing tokens in commit
- * order: strictly increasing across replicas, with no gaps. ON CONFLICT DO UPDATE decides on the
- * latest committed version of the key's row, whatever the statement's snapshot saw. In SET, `l.*`
- * is the old row and `excluded.updated_at` is NOW, so `l.expires_at > excluded.updated_at` there
- * means "this is a renewal". A refusal returns no row.
+ * - A key the statement's snapshot shows blocked (live and someone else's, or in its lock-delay)
+ *   is refused from that snapshot, which the statement's time NOW falls in: no row lock, no wait.
+ * - Otherwise the workspace row is locked first (FOR NO KEY UPDATE, re-read at its latest version
+ *   under READ COMMITTED), so grants in a workspace are serialized there and take fencing tokens
+ *   in commit order: strictly increasing across replicas, with no gaps.
+ * - ON CONFLICT DO UPDATE then decides on the latest committed version of the key's row, whatever
+ *   the snapshot saw. In SET, `l.*` is the old row and `excluded.updated_at` is NOW, so
+ *   `l.expires_at > excluded.updated_at` there means "this is a renewal".
+ *
+ * `condition(row, now, principal, holderId)` is the rule; only the history checker's teeth test
+ * passes another (one that always holds).
  */
-export function acquireSql(condition: string = GRANTABLE): string {
+export function acquireSql(condition: typeof grantable = grantable): string {
   return `
-WITH ws AS (
-  SELECT fence FROM workspaces WHERE id = $1 FOR NO KEY UPDATE
+WITH t AS (
+  SELECT ${NOW} AS now
+), blocked AS (
+  SELECT cur.* FROM locks cur, t
+  WHERE cur.workspace_id = $1 AND cur.key = $2 AND NOT ${condition('cur', 't.now', '$4::text', '$5::text')}
+), ws AS (
+  SELECT fence FROM workspaces WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM blocked) FOR NO KEY UPDATE
 ), up AS (
   INSERT INTO locks AS l (workspace_id, key, id, principal, holder_id, message, token,
                           acquired_at, updated_at, expires_at, properties, details, replaced)
   SELECT $1, $2, $3, $4, $5, $6, ws.fence + 1, t.now, t.now, t.now + ${ms('$7')}, $8::jsonb, $9::jsonb, NULL
-  FROM ws, (SELECT ${NOW} AS now) t
+  FROM ws, t
   ON CONFLICT (workspace_id, key) DO UPDATE SET
     id          = CASE WHEN l.expires_at > excluded.updated_at THEN l.id ELSE excluded.id END,
     token       = CASE WHEN l.expires_at > excluded.updated_at THEN l.token ELSE excluded.token END,
@@ -53,7 +69,7 @@ WITH ws AS (
     updated_at  = excluded.updated_at,
     expires_at  = excluded.expires_at,
     details     = excluded.details
-  WHERE ${condition}
+  WHERE ${condition('l', 'excluded.updated_at', 'excluded.principal', 'excluded.holder_id')}
   RETURNING l.*
 ), bump AS (
   UPDATE workspaces w SET fence = up.token FROM up WHERE w.id = $1 AND up.id = $3 AND up.token > w.fence
@@ -76,20 +92,29 @@ WITH ws AS (
   WHERE e.include
   ORDER BY e.ord
   RETURNING id
+), denied AS (
+  ${deniedEvent('blocked', '$4', '$5')}
 )
-SELECT up.*, ids.ids AS event_ids
-FROM up, (SELECT array_agg(id ORDER BY id) AS ids FROM ev) ids`;
+SELECT false AS held, up.*, ids.ids AS event_ids, t.now AS now
+FROM up, t, (SELECT array_agg(id ORDER BY id) AS ids FROM ev) ids
+UNION ALL
+SELECT true AS held, blocked.*, NULL::bigint[] AS event_ids, t.now AS now FROM blocked, t`;
 }
 
-/** After a refusal: the row that blocks the key, and the lock.denied event. $3 principal, $4 holderId. */
+/** The lock.denied event of a refusal of `principal`/`holderId` (parameters), for the blocking row of CTE `row`. */
+function deniedEvent(row: string, principal: string, holderId: string): string {
+  return `INSERT INTO events (workspace_id, at, action, actor, key, token, details)
+  SELECT ${row}.workspace_id, ${NOW}, 'lock.denied', ${principal}::text, ${row}.key, ${row}.token,
+         jsonb_build_object('holderId', ${holderId}::text, 'heldBy', ${row}.principal, 'heldByHolderId', ${row}.holder_id)
+  FROM ${row}`;
+}
+
+/** After a refusal decided by ON CONFLICT: the row that blocks the key, and the lock.denied event. $3 principal, $4 holderId. */
 export const DENIED_SQL = `
 WITH cur AS (
   SELECT * FROM locks WHERE workspace_id = $1 AND key = $2
 ), ev AS (
-  INSERT INTO events (workspace_id, at, action, actor, key, token, details)
-  SELECT cur.workspace_id, ${NOW}, 'lock.denied', $3, cur.key, cur.token,
-         jsonb_build_object('holderId', $4::text, 'heldBy', cur.principal, 'heldByHolderId', cur.holder_id)
-  FROM cur
+  ${deniedEvent('cur', '$3', '$4')}
 )
 SELECT cur.*, ${NOW} AS now FROM cur`;
 

@@ -66,7 +66,8 @@ export class PostgresStore implements Store {
     const log = options.log ?? (() => undefined);
     this.pool = createPool(options.connectionString, (error) => log('warn', 'idle database connection failed', error), options.poolSize);
     this.feed = new ChangeFeed(this.pool, options.connectionString, { sweepIntervalMs: options.sweepIntervalMs ?? 5_000, log });
-    this.acquireStatement = acquireSql(options.unsafeSkipAcquireCondition ? 'true' : undefined);
+    // The broken condition still names $10, so the statement keeps its ten parameters.
+    this.acquireStatement = acquireSql(options.unsafeSkipAcquireCondition ? () => '($10::bigint IS NOT NULL)' : undefined);
     this.access = new PostgresAccessStore(this.pool);
     this.atmos = new PostgresAtmosUploadStore(this.pool);
     this.dashboardSessions = new PostgresDashboardSessions(this.pool);
@@ -89,13 +90,14 @@ export class PostgresStore implements Store {
   async acquire(input: AcquireInput): Promise<AcquireResult> {
     const id = randomUUID();
     const h = input.holder;
-    // A refusal is read back in a second statement; if the blocking row vanished in between
-    // (released or reaped), the key may be free now: decide again.
+    // A refusal that ON CONFLICT decided (the key changed hands during the statement) is read back
+    // in a second statement; if the blocking row vanished in between, the key may be free: decide again.
     for (let attempt = 0; attempt < 5; attempt++) {
-      const row = await this.one<Returned>(this.acquireStatement, [
+      const row = await this.one<Returned & { held: boolean; now: Date }>(this.acquireStatement, [
         input.workspaceId, input.key, id, h.principal, h.holderId, input.message, input.ttlMs,
         input.properties ?? null, input.details ?? null, input.lockDelayMs ?? 0,
       ]);
+      if (row?.held) return { outcome: 'held', lock: toLock(row), at: row.now };
       if (row) {
         const lock = toLock(row);
         const kind = row.id === id ? 'granted' : 'renewed';
