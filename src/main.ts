@@ -4,7 +4,6 @@ import { bootstrap } from './auth/bootstrap.js';
 import type { Config, Env } from './config.js';
 import { Reaper } from './core/reaper.js';
 import { buildApp, type AppDeps } from './http/app.js';
-import { PostgresStore } from './store/postgres/postgres-store.js';
 import type { Store } from './store/store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 
@@ -19,6 +18,8 @@ export async function createStore(config: Config, env: Env = process.env, log: S
   if (config.databaseUrl) {
     const unsafe = env.NODE_ENV === 'test' && env[UNSAFE_SKIP_ACQUIRE_CONDITION] === '1';
     if (unsafe) log('warn', `${UNSAFE_SKIP_ACQUIRE_CONDITION}=1: acquire skips its condition; mutual exclusion is BROKEN (tests only)`);
+    // Loaded only when used: every CLI command imports this module, and pg costs a few hundred ms to load.
+    const { PostgresStore } = await import('./store/postgres/postgres-store.js');
     const pgStore = new PostgresStore({ connectionString: config.databaseUrl, log, unsafeSkipAcquireCondition: unsafe });
     try {
       await pgStore.migrate();
