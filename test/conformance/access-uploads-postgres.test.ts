@@ -2,6 +2,7 @@ import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { accessStoreConformance, type StoreHarness } from './access-store-suite.js';
 import { atmosUploadConformance } from './atmos-upload-suite.js';
+import { dashboardSessionConformance } from './dashboard-session-suite.js';
 
 let db: TestDatabase | null = null;
 
@@ -19,3 +20,4 @@ const harness: StoreHarness = {
 
 accessStoreConformance('postgres', harness);
 atmosUploadConformance('postgres', harness);
+dashboardSessionConformance('postgres', harness);

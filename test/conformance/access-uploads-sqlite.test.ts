@@ -4,6 +4,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../support/app.js';
 import { accessStoreConformance, type StoreHarness } from './access-store-suite.js';
 import { atmosUploadConformance } from './atmos-upload-suite.js';
+import { dashboardSessionConformance } from './dashboard-session-suite.js';
 
 const dir = tempDir('stacklock-access-');
 
@@ -20,3 +21,4 @@ const harness: StoreHarness = {
 
 accessStoreConformance('sqlite', harness);
 atmosUploadConformance('sqlite', harness);
+dashboardSessionConformance('sqlite', harness);

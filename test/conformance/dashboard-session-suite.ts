@@ -1,29 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/auth/tokens.js';
 import type { DashboardSessionStore } from '../../src/store/dashboard-session-store.js';
 import type { Store } from '../../src/store/store.js';
+import { openForSuite, type StoreHarness } from './access-store-suite.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Dashboard sessions (issue 7) behave the same on every backend. */
-/** What a backend gives this suite: a migrated store on a fresh database, and a way to drop it. */
-export interface StoreHarness {
-  open(): Promise<Store>;
-  cleanup(): Promise<void>;
-}
-
 export function dashboardSessionConformance(name: string, harness: StoreHarness): void {
   describe(`DashboardSessionStore conformance: ${name}`, () => {
+    const suite = openForSuite(harness);
     let store: Store;
     let sessions: DashboardSessionStore;
-    beforeAll(async () => {
-      store = await harness.open();
+    beforeAll(() => {
+      store = suite.store();
       sessions = store.dashboardSessions;
-    });
-    afterAll(async () => {
-      await store.close();
-      await harness.cleanup();
     });
 
     const token = async (scopes = ['locks:write']) => {

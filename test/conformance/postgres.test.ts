@@ -1,7 +1,6 @@
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { lockStoreConformance } from './lock-store-suite.js';
-import { dashboardSessionConformance } from './dashboard-session-suite.js';
 
 let db: TestDatabase | null = null;
 
@@ -17,9 +16,7 @@ const harness = {
   reopen: open,
   async cleanup() {
     await db?.drop();
-    db = null; // the next suite in this file gets a database of its own
   },
 };
 
 lockStoreConformance('postgres', harness);
-dashboardSessionConformance('postgres', harness);

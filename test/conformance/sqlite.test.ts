@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../support/app.js';
 import { lockStoreConformance } from './lock-store-suite.js';
-import { dashboardSessionConformance } from './dashboard-session-suite.js';
 
 const dir = tempDir('stacklock-conformance-');
 const path = join(dir, 'stacklock.db');
@@ -25,4 +24,3 @@ const harness = {
 };
 
 lockStoreConformance('sqlite', harness);
-dashboardSessionConformance('sqlite', harness);
