@@ -9,9 +9,9 @@ declare const document: { createElement(t: string): { textContent: string }; bod
 
 /**
  * The panels that appear only when the server has their data: dispatches (issue 6) and the
- * waiting queue of a key (issue 5). Until those routes and fields exist, the browser's requests
- * for them are answered here through Playwright's request routing, with the shapes the issues
- * describe; everything else is the real server.
+ * waiting queue of a key (issue 5). Until those routes and fields are on main, the browser's
+ * requests for them are answered here through Playwright's request routing, with the shapes of
+ * those issues' API views; everything else is the real server.
  */
 describe.skipIf(!chromiumAvailable())('dashboard panels that follow the server‚Äôs data, in Chromium', { timeout: 120_000 }, () => {
   let server: ServerProcess;
@@ -47,11 +47,16 @@ describe.skipIf(!chromiumAvailable())('dashboard panels that follow the server‚Ä
     const context = await browser.newContext();
     await context.route('**/api/v1/dispatches**', (route: Route) =>
       route.fulfill(envelope({ dispatches: [
-        { id: 'd1', key: 'acme/infra/prod/vpc', repository: 'acme/infra', workflow: 'apply.yml', ref: 'main', state: 'waiting_for_lock', createdAt: '2026-06-09T10:00:00Z' },
-        { id: 'd2', key: 'acme/infra/prod/eks', repository: 'acme/infra', workflow: 'apply.yml', ref: 'main', state: 'dispatched',
-          runUrl: 'https://github.example/acme/infra/actions/runs/1', pullRequestUrl: 'https://github.example/acme/infra/pull/7', createdAt: '2026-06-09T10:01:00Z' },
-        { id: 'd3', key: 'acme/infra/prod/dns', repository: 'acme/infra', workflow: 'apply.yml', ref: 'main', state: 'failed',
-          reason: 'GitHub answered 422: workflow not found', runUrl: 'javascript:alert(1)', createdAt: '2026-06-09T10:02:00Z' },
+        { id: 'd1', key: 'acme/infra/prod/vpc', repository: 'acme/infra', workflow: 'apply.yml', ref: 'main', pullRequest: 7, state: 'waiting_for_lock',
+          reason: null, createdAt: '2026-06-09T10:00:00Z', dispatchedAt: null,
+          blockedBy: { token: 3, holder: 'token:deployer', holderId: 'run-1', message: 'deploying VPC', expiresAt: '2026-06-09T10:30:00Z' },
+          links: { workflowRuns: 'https://github.example/acme/infra/actions/workflows/apply.yml', pullRequest: 'https://github.example/acme/infra/pull/7', commit: null } },
+        { id: 'd2', key: 'acme/infra/prod/eks', repository: 'acme/infra', workflow: 'apply.yml', ref: 'main', pullRequest: null, state: 'dispatched',
+          reason: null, createdAt: '2026-06-09T10:01:00Z', dispatchedAt: '2026-06-09T10:01:01Z', blockedBy: null,
+          links: { workflowRuns: 'https://github.example/acme/infra/actions/workflows/apply.yml', pullRequest: null, commit: null } },
+        { id: 'd3', key: 'acme/infra/prod/dns', repository: 'acme/infra', workflow: 'apply.yml', ref: 'main', pullRequest: null, state: 'failed',
+          reason: 'GitHub answered 422: workflow not found', createdAt: '2026-06-09T10:02:00Z', dispatchedAt: null, blockedBy: null,
+          links: { workflowRuns: 'javascript:alert(1)', pullRequest: null, commit: null } },
       ], nextCursor: null })),
     );
     const withDispatches = await signIn(context);
@@ -59,9 +64,14 @@ describe.skipIf(!chromiumAvailable())('dashboard panels that follow the server‚Ä
     await withDispatches.getByRole('heading', { name: 'Dispatches' }).waitFor();
     const table = withDispatches.locator('table.grid');
     await table.getByText('waiting for lock').waitFor();
+    expect(await table.locator('tr[data-dispatch="d1"]').innerText()).toContain('behind token:deployer: ‚Äúdeploying VPC‚Äù');
     expect(await table.innerText()).toContain('GitHub answered 422');
     const links = await table.locator('a').evaluateAll((as) => as.map((a) => (a as unknown as { href: string }).href));
-    expect(links).toEqual(['https://github.example/acme/infra/actions/runs/1', 'https://github.example/acme/infra/pull/7']);
+    expect(links).toEqual([
+      'https://github.example/acme/infra/actions/workflows/apply.yml',
+      'https://github.example/acme/infra/pull/7',
+      'https://github.example/acme/infra/actions/workflows/apply.yml',
+    ]); // the javascript: link of d3 is not rendered
     await context.close();
   });
 
@@ -77,15 +87,16 @@ describe.skipIf(!chromiumAvailable())('dashboard panels that follow the server‚Ä
 
     await page.route(`**/api/v1/locks/${encodeURIComponent(key)}`, async (route: Route) => {
       const real = (await (await route.fetch()).json()) as { data: Record<string, unknown> };
-      await route.fulfill(envelope({ ...real.data, queue: [
-        { principal: 'token:deployer', holderId: 'acme/infra/actions/runs/77/attempts/1/apply', since: new Date(Date.now() - 90_000).toISOString() },
-        { principal: 'repo:acme/infra', holderId: null, since: new Date(Date.now() - 30_000).toISOString() },
+      await route.fulfill(envelope({ ...real.data, state: 'held', availableAt: real.data.expiresAt, queue: [
+        { position: 1, holder: { principal: 'token:deployer', holderId: 'acme/infra/actions/runs/77/attempts/1/apply' }, message: 'next apply',
+          since: new Date(Date.now() - 90_000).toISOString() },
+        { position: 2, holder: { principal: 'repo:acme/infra', holderId: null }, message: '', since: new Date(Date.now() - 30_000).toISOString() },
       ] }));
     });
     await row.getByRole('button', { name: 'Details' }).click();
     await page.getByRole('heading', { name: 'Waiting (2)' }).waitFor();
     const queue = await page.locator('ol.queue').innerText();
-    expect(queue).toMatch(/token:deployer.*runs\/77.*waiting \d+m \d+s ago/s);
+    expect(queue).toMatch(/token:deployer.*runs\/77.*‚Äúnext apply‚Äù.*waiting \d+m \d+s ago/s);
     expect(queue).toContain('repo:acme/infra');
     expect(pageProblems(page)).toEqual([]);
   });

@@ -1,19 +1,36 @@
 import { useState } from 'preact/hooks';
 import { api, query, safeUrl } from './api.js';
-import { instant, text } from './format.js';
+import { instant } from './format.js';
 import { Grid } from './grid.js';
 import { useLoader, useNow } from './hooks.js';
 
 const STATES = ['waiting_for_lock', 'dispatching', 'dispatched', 'failed', 'cancelled', 'superseded', 'timed_out'];
 
-type Dispatch = Record<string, unknown>;
+/** The fields of a dispatch this page shows (the API's dispatch view, issue 6). */
+interface DispatchRow {
+  id: string;
+  key: string;
+  repository: string;
+  workflow: string;
+  ref: string;
+  pullRequest?: number | null;
+  state: string;
+  reason?: string | null;
+  blockedBy?: { holder: string; holderId: string | null; message: string; expiresAt: string } | null;
+  createdAt: string;
+  dispatchedAt?: string | null;
+  links?: { workflowRuns?: string | null; pullRequest?: string | null; commit?: string | null };
+}
 
 /** Dispatches reach a state on their own after a lock frees, so this page also refreshes every few seconds. */
 export function DispatchesPage({ version }: { version: number }) {
   const [state, setState] = useState('');
   const tick = Math.floor(useNow(5000) / 5000);
-  const { data, error, loading } = useLoader(() => api<unknown>('GET', `/api/v1/dispatches${query({ state })}`), [state, version, tick]);
-  const rows = dispatchesOf(data);
+  const { data, error, loading } = useLoader(
+    () => api<{ dispatches: DispatchRow[] }>('GET', `/api/v1/dispatches${query({ state, limit: 200 })}`),
+    [state, version, tick],
+  );
+  const rows = data?.dispatches ?? [];
   return (
     <main id="main">
       <div class="toolbar">
@@ -26,39 +43,48 @@ export function DispatchesPage({ version }: { version: number }) {
           </select>
         </label>
       </div>
-      <Grid caption="Workflow dispatches" columns={['Created', 'Key', 'Workflow', 'State', 'Links']} loading={loading} error={error}>
-        {rows.map((d, i) => {
-          const run = safeUrl(d.runUrl ?? d.workflowRunUrl ?? d.htmlUrl);
-          const pr = safeUrl(d.pullRequestUrl ?? (d.pullRequest as Dispatch | undefined)?.url);
-          const created = typeof d.createdAt === 'string' ? d.createdAt : null;
-          return (
-            <tr key={text(d.id) || i}>
-              <td data-label="Created">{created ? <time dateTime={created}>{instant(created)}</time> : ''}</td>
-              <td data-label="Key" class="key">{text(d.key)}</td>
-              <td data-label="Workflow">
-                {text(d.repository)} {text(d.workflow)}
-                {d.ref ? <span class="muted"> @ {text(d.ref)}</span> : null}
-              </td>
-              <td data-label="State">
-                <span class={`badge state-${text(d.state)}`}>{text(d.state).replace(/_/g, ' ')}</span>
-                {d.reason ? <div class="muted small">{text(d.reason)}</div> : null}
-              </td>
-              <td data-label="Links">
-                {run && <a href={run} target="_blank" rel="noopener noreferrer">run</a>} {pr && <a href={pr} target="_blank" rel="noopener noreferrer">pull request</a>}
-              </td>
-            </tr>
-          );
-        })}
+      <Grid caption="Workflow dispatches, newest first" columns={['Created', 'Key', 'Workflow', 'State', 'Links']} loading={loading} error={error}>
+        {rows.map((d) => <DispatchLine key={d.id} d={d} />)}
       </Grid>
       {!loading && rows.length === 0 && !error && <p class="empty">No dispatches{state ? ` in state ${state.replace(/_/g, ' ')}` : ''}.</p>}
     </main>
   );
 }
 
-export function dispatchesOf(data: unknown): Dispatch[] {
-  if (Array.isArray(data)) return data as Dispatch[];
-  const list = (data as { dispatches?: unknown } | null)?.dispatches;
-  return Array.isArray(list) ? (list as Dispatch[]) : [];
+function DispatchLine({ d }: { d: DispatchRow }) {
+  const runs = safeUrl(d.links?.workflowRuns);
+  const pr = safeUrl(d.links?.pullRequest);
+  const commit = safeUrl(d.links?.commit);
+  return (
+    <tr data-dispatch={d.id}>
+      <td data-label="Created" class="nowrap"><time dateTime={d.createdAt}>{instant(d.createdAt)}</time></td>
+      <td data-label="Key" class="key">{d.key}</td>
+      <td data-label="Workflow">
+        {d.repository} {d.workflow}
+        <span class="muted"> @ {d.ref}{d.pullRequest ? ` · PR #${d.pullRequest}` : ''}</span>
+      </td>
+      <td data-label="State">
+        <div>
+          <span class={`badge state-${d.state}`}>{d.state.replace(/_/g, ' ')}</span>
+          {d.blockedBy && d.state === 'waiting_for_lock' && (
+            <div class="muted small">
+              behind {d.blockedBy.holder}
+              {d.blockedBy.message ? `: “${d.blockedBy.message}”` : ''}
+            </div>
+          )}
+          {d.dispatchedAt && <div class="muted small">sent {instant(d.dispatchedAt)}</div>}
+          {d.reason && <div class="muted small">{d.reason}</div>}
+        </div>
+      </td>
+      <td data-label="Links">
+        <div class="links">
+          {runs && <a href={runs} target="_blank" rel="noopener noreferrer">workflow runs</a>}
+          {pr && <a href={pr} target="_blank" rel="noopener noreferrer">pull request</a>}
+          {commit && <a href={commit} target="_blank" rel="noopener noreferrer">commit</a>}
+        </div>
+      </td>
+    </tr>
+  );
 }
 
 /** Whether this server has dispatches at all (the route exists once dispatch gating is built). */

@@ -8,6 +8,7 @@ import { waitersOf } from './queue.js';
 export function LockDetails({ lock, version, now }: { lock: LockView; version: number; now: number }) {
   const { data, error } = useLoader(() => api<unknown>('GET', `/api/v1/locks/${encodeURIComponent(lock.key)}`), [lock.key, version]);
   const waiters = waitersOf(data ?? lock);
+  const status = (data ?? {}) as { state?: string; availableAt?: string };
   const facts: Array<[string, unknown]> = [
     ['Holder', lock.holder.principal],
     ['Holder id', lock.holder.holderId],
@@ -15,6 +16,8 @@ export function LockDetails({ lock, version, now }: { lock: LockView; version: n
     ['Acquired', instant(lock.acquiredAt)],
     ['Last renewed', instant(lock.updatedAt)],
     ['Expires', instant(lock.expiresAt)],
+    ['State', status.state === 'lock_delay' ? 'expired; held back by the lock-delay' : null],
+    ['Available at', status.availableAt && status.availableAt !== lock.expiresAt ? instant(status.availableAt) : null],
     ['Lock id', lock.id],
     ...Object.entries(lock.properties ?? {}).map(([k, v]): [string, unknown] => [`property ${k}`, v]),
   ];
@@ -37,10 +40,11 @@ export function LockDetails({ lock, version, now }: { lock: LockView; version: n
             <p class="muted">Nobody is waiting.</p>
           ) : (
             <ol class="queue">
-              {waiters.map((w, i) => (
-                <li key={i}>
-                  <strong>{w.who || w.holderId}</strong>
-                  {w.holderId && w.who ? <span class="muted"> {w.holderId}</span> : null}
+              {waiters.map((w) => (
+                <li key={w.position} value={w.position}>
+                  <strong>{w.who}</strong>
+                  {w.holderId ? <span class="muted"> {w.holderId}</span> : null}
+                  {w.message ? <> — “{w.message}”</> : null}
                   {w.since ? <span class="muted"> · waiting {ago(w.since, now)}</span> : null}
                 </li>
               ))}

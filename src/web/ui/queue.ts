@@ -1,25 +1,25 @@
 /**
- * The waiting queue of a key, where the server reports one (issue 5: `GET /api/v1/locks/{key}`
- * lists waiters with their holder id and since when). Servers without waiting report none, and
- * the dashboard then shows no queue at all rather than an empty one.
+ * The waiting line of a key, where the server reports one: `GET /api/v1/locks/{key}` answers
+ * `queue: [{position, holder: {principal, holderId}, message, since}]` once fair waiting
+ * (issue 5) is there. A server without waiting reports none, and the dashboard then shows no
+ * queue at all rather than an empty one.
  */
 export interface Waiter {
+  position: number;
   who: string;
   holderId: string | null;
+  message: string;
   since: string | null;
 }
 
 export function waitersOf(view: unknown): Waiter[] | null {
-  if (!view || typeof view !== 'object') return null;
-  const raw = (view as { queue?: unknown; waiters?: unknown }).queue ?? (view as { waiters?: unknown }).waiters;
+  const raw = (view as { queue?: unknown } | null)?.queue;
   if (!Array.isArray(raw)) return null;
-  return raw.map((w: Record<string, unknown>) => ({
-    who: str(w.principal) ?? str((w.holder as Record<string, unknown> | undefined)?.principal) ?? '',
-    holderId: str(w.holderId) ?? str((w.holder as Record<string, unknown> | undefined)?.holderId),
-    since: str(w.since) ?? str(w.waitingSince) ?? str(w.enqueuedAt) ?? str(w.createdAt),
+  return raw.map((w: { position?: number; holder?: { principal?: string; holderId?: string | null }; message?: string; since?: string }, i) => ({
+    position: typeof w.position === 'number' ? w.position : i + 1,
+    who: w.holder?.principal ?? '',
+    holderId: w.holder?.holderId ?? null,
+    message: w.message ?? '',
+    since: w.since ?? null,
   }));
-}
-
-function str(v: unknown): string | null {
-  return typeof v === 'string' && v !== '' ? v : null;
 }
