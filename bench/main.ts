@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { factTable, targetList, throughputTable, type Fact, type Measured, type Target } from './report.js';
-import { startBenchServer } from './servers.js';
+import { metricValue, startBenchServer } from './servers.js';
 import { postgresSetup, type PostgresSetup } from './scenarios/postgres.js';
 import { redisPeer } from './scenarios/redis-peer.js';
 import { scale } from './scenarios/scale.js';
@@ -47,7 +47,8 @@ const measured: Measured[] = [];
 try {
   const scenarios: Scenario[] = [];
   if (wanted('sqlite')) {
-    scenarios.push({ id: 'sqlite', run: () => lockUnlock([sqlite], o, 'SQLite (synchronous=FULL)') });
+    const commits = () => metricValue(sqlite.url, 'stacklock_store_commits_total');
+    scenarios.push({ id: 'sqlite', run: () => lockUnlock([sqlite], o, 'SQLite (synchronous=FULL)', [], commits) });
     scenarios.push({ id: 'sqlite-contention', run: () => contended(sqlite, o, 'SQLite') });
   }
   if (wanted('postgres')) {

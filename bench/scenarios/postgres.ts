@@ -3,7 +3,7 @@ import pg from 'pg';
 import { startLocalPostgres, type LocalPostgres } from '../../test/support/embedded-postgres.js';
 import { createTestDatabase } from '../../test/support/postgres.js';
 import { startBenchServer, type BenchServer } from '../servers.js';
-import { ceiling, contended, lockUnlock, type BenchOptions, type Scenario } from './throughput.js';
+import { ceiling, contended, lockUnlock, type BenchOptions, type FlushCounter, type Scenario } from './throughput.js';
 
 export interface PostgresSetup {
   readonly scenarios: Scenario[];
@@ -39,11 +39,30 @@ export async function postgresSetup(o: BenchOptions): Promise<PostgresSetup> {
   const withDb = async (s: BenchServer) => ({ ...s, pids: [...s.pids, ...(await postgresPids(db.url))] });
   const scenarios: Scenario[] = [
     { id: 'pg-ceiling', run: async () => ceiling(await withDb(first), o, `PostgreSQL server (${where})`) },
-    { id: 'pg-1', run: async () => lockUnlock([first], o, `PostgreSQL (${where}), 1 replica`, await postgresPids(db.url)) },
-    { id: 'pg-2', run: async () => lockUnlock([first, second], o, `PostgreSQL (${where}), 2 replicas`, await postgresPids(db.url)) },
+    { id: 'pg-1', run: async () => lockUnlock([first], o, `PostgreSQL (${where}), 1 replica`, await postgresPids(db.url), walFsyncs(db.url)) },
+    { id: 'pg-2', run: async () => lockUnlock([first, second], o, `PostgreSQL (${where}), 2 replicas`, await postgresPids(db.url), walFsyncs(db.url)) },
     { id: 'pg-contention', run: async () => contended(await withDb(first), o, `PostgreSQL (${where}), 1 replica`) },
   ];
   return { scenarios, close };
+}
+
+/**
+ * WAL fsyncs so far, from pg_stat_io (PostgreSQL 18: WAL I/O is counted there). Backends report
+ * their counters within about a second, so over a 10 s run the figure is close, not exact.
+ */
+function walFsyncs(url: string): FlushCounter {
+  return async () => {
+    const client = new pg.Client({ connectionString: url });
+    try {
+      await client.connect();
+      const r = await client.query<{ n: string | null }>("SELECT sum(fsyncs) AS n FROM pg_stat_io WHERE object = 'wal'");
+      return Number(r.rows[0]?.n ?? NaN);
+    } catch {
+      return NaN; // an older PostgreSQL without WAL rows in pg_stat_io
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
 }
 
 /** The postmaster and its children (backends, WAL writer, checkpointer), when the database runs on this machine. */

@@ -37,20 +37,27 @@ export async function ceiling(server: BenchServer, o: BenchOptions, label: strin
 }
 
 /** Lock + unlock pairs on distinct keys, spread over one or more servers sharing one store. */
-export async function lockUnlock(servers: BenchServer[], o: BenchOptions, label: string, extraPids: number[] = []): Promise<Row> {
+/** A running count of durable flushes (SQLite commits, PostgreSQL WAL fsyncs), to tell how many writes share one. */
+export type FlushCounter = () => Promise<number>;
+
+export async function lockUnlock(servers: BenchServer[], o: BenchOptions, label: string, extraPids: number[] = [], flushes?: FlushCounter): Promise<Row> {
   const per = Math.floor(o.connections / servers.length);
-  const results = await Promise.all(
-    servers.map((s, i) =>
-      runHttpLoad({ url: s.url, token: s.token, connections: i === 0 ? o.connections - per * (servers.length - 1) : per,
-        seconds: o.seconds, warmupSeconds: o.warmupSeconds, requests: lockUnlockDistinct(`${label}-${i}-${Date.now()}`),
-        pids: i === 0 ? extraPids.concat(...servers.map((x) => x.pids)) : [] }),
-    ),
-  );
-  const result = merge(results);
+  const side = (seconds: number, pids: (i: number) => readonly number[]) =>
+    Promise.all(
+      servers.map((s, i) =>
+        runHttpLoad({ url: s.url, token: s.token, connections: i === 0 ? o.connections - per * (servers.length - 1) : per,
+          seconds, requests: lockUnlockDistinct(`${label}-${i}-${Date.now()}`), pids: pids(i) }),
+      ),
+    );
+  if (o.warmupSeconds > 0) await side(o.warmupSeconds, () => []);
+  const flushesBefore = await flushes?.();
+  const result = merge(await side(o.seconds, (i) => (i === 0 ? extraPids.concat(...servers.map((x) => x.pids)) : [])));
+  const flushed = flushes && flushesBefore !== undefined ? (await flushes()) - flushesBefore : NaN;
+  const sharing = Number.isFinite(flushed) && flushed > 0 ? `; ${(result.responses / flushed).toFixed(1)} ops per durable flush` : '';
   return {
     scenario: `lock+unlock, distinct keys, ${label}`,
     result,
-    note: `${Math.round(result.rps / 2)} pairs/s${checked(result, [200, 201], 'lock+unlock')}`,
+    note: `${Math.round(result.rps / 2)} pairs/s${sharing}${checked(result, [200, 201], 'lock+unlock')}`,
   };
 }
 

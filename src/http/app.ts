@@ -18,6 +18,7 @@ import { DashboardSessions } from '../auth/dashboard-sessions.js';
 import { errorEnvelope } from './envelope.js';
 import { toDomainError } from './error-mapping.js';
 import { useJsonBodyParser } from './json-body.js';
+import { commitStatsOf } from '../store/commit-stats.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { requestAuthenticator, type RequestSession } from './request-auth.js';
 import { dashboardRoutes, defaultWebDir } from './routes/dashboard.js';
@@ -99,7 +100,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.removeContentTypeParser('text/plain');
   useJsonBodyParser(app);
 
-  const metrics = createMetrics();
+  const metrics = createMetrics(commitStatsOf(deps.store));
   const authenticate = authenticator([...(deps.resolvers ?? []), oidcSessionResolver(deps.store), apiTokenResolver(deps.store)]);
   const clock = deps.clock ?? systemClock;
   const ctx: AppContext = {

@@ -1,9 +1,22 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CommitStats, CommitStatsSource } from '../store/commit-stats.js';
 
 /** One registry per app, so several apps in one test process do not collide. */
-export function createMetrics() {
+export function createMetrics(commits: CommitStatsSource | null = null) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (commits) {
+    // Read from the store at each scrape; counters only go up, so add what is new since the last one.
+    const seen = { commits: 0, writes: 0 };
+    const fromStore = (field: keyof CommitStats) =>
+      function (this: Counter) {
+        const now = commits.commitStats()[field];
+        this.inc(Math.max(0, now - seen[field]));
+        seen[field] = now;
+      };
+    new Counter({ name: 'stacklock_store_commits_total', help: 'Durable store transactions (each one flush to disk)', registers: [registry], collect: fromStore('commits') });
+    new Counter({ name: 'stacklock_store_writes_total', help: 'Writes carried by those transactions (writes / commits = group size)', registers: [registry], collect: fromStore('writes') });
+  }
   return {
     registry,
     httpDuration: new Histogram({

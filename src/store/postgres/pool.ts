@@ -37,6 +37,36 @@ export function createPool(connectionString: string, onIdleError: (error: Error)
   return pool;
 }
 
+/** A statement run often enough to keep its plan: prepared once per connection under `name`. */
+export interface Prepared {
+  readonly name: string;
+  readonly text: string;
+}
+
+const CACHED_PLAN_CHANGED = '0A000';
+
+/**
+ * Runs a prepared statement. Planning the lock statements (CTEs of several parts) costs more
+ * than running them, so each connection plans them once. If another replica's migration changed
+ * a table under a prepared `SELECT *` ("cached plan must not change result type"), the
+ * connection is dropped rather than returned to the pool, and the statement runs again on another.
+ */
+export async function queryPrepared<R extends pg.QueryResultRow>(pool: pg.Pool, statement: Prepared, values: unknown[]): Promise<R[]> {
+  for (let attempt = 0; ; attempt++) {
+    const client = await pool.connect();
+    try {
+      const result = await client.query<R>({ name: statement.name, text: statement.text, values });
+      client.release();
+      return result.rows;
+    } catch (error) {
+      const stale = (error as { code?: string }).code === CACHED_PLAN_CHANGED;
+      // As pool.query does: a connection that failed is dropped, not reused.
+      client.release(stale || isUnavailable(error) ? (error as Error) : undefined);
+      if (!stale || attempt > 0) throw error;
+    }
+  }
+}
+
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '57014']);
 
 /** The database is down, restarting, unreachable or out of connections: a 503, never a 500. */

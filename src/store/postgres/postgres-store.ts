@@ -23,9 +23,17 @@ import type { DashboardSessionStore } from '../dashboard-session-store.js';
 import { ChangeFeed } from './change-feed.js';
 import { acquireSql, DENIED_SQL, LIST_SQL, LIVE_LOCK_SQL, NOW, REAP_SQL, RELEASE_SQL } from './lock-queries.js';
 import { applyMigrations } from './migrate.js';
-import { createPool, guarded } from './pool.js';
+import { createPool, guarded, queryPrepared, type Prepared } from './pool.js';
 import { PostgresDashboardSessions } from './dashboard-session-queries.js';
 import { type EventRow, type LockRow, type TokenRow, type WorkspaceRow, toEvent, toLock, toReplacedLock, toToken, toWorkspace } from './rows.js';
+
+/** The statements of the lock path and of every request's authentication, prepared (pool.ts). */
+const DENIED: Prepared = { name: 'stacklock_denied', text: DENIED_SQL };
+const RELEASE: Prepared = { name: 'stacklock_release', text: RELEASE_SQL };
+const LIVE_LOCK: Prepared = { name: 'stacklock_live_lock', text: LIVE_LOCK_SQL };
+const LIST: Prepared = { name: 'stacklock_list', text: LIST_SQL };
+const REAP: Prepared = { name: 'stacklock_reap', text: REAP_SQL };
+const TOKEN_BY_HASH: Prepared = { name: 'stacklock_token_by_hash', text: 'SELECT * FROM api_tokens WHERE token_hash = $1' };
 
 /** Exclusive upper bound of every key starting with a prefix (keys never contain U+10FFFF). */
 const TOP = '\u{10FFFF}';
@@ -56,7 +64,7 @@ export class PostgresStore implements Store {
 
   private readonly pool: pg.Pool;
   private readonly feed: ChangeFeed;
-  private readonly acquireStatement: string;
+  private readonly acquireStatement: Prepared;
   readonly access: PostgresAccessStore;
   readonly atmos: PostgresAtmosUploadStore;
   /** Dashboard sign-in sessions (a port of its own: see dashboard-session-store.ts). */
@@ -67,7 +75,9 @@ export class PostgresStore implements Store {
     this.pool = createPool(options.connectionString, (error) => log('warn', 'idle database connection failed', error), options.poolSize);
     this.feed = new ChangeFeed(this.pool, options.connectionString, { sweepIntervalMs: options.sweepIntervalMs ?? 5_000, log });
     // The broken condition still names $10, so the statement keeps its ten parameters.
-    this.acquireStatement = acquireSql(options.unsafeSkipAcquireCondition ? () => '($10::bigint IS NOT NULL)' : undefined);
+    this.acquireStatement = options.unsafeSkipAcquireCondition
+      ? { name: 'stacklock_acquire_unsafe', text: acquireSql(() => '($10::bigint IS NOT NULL)') }
+      : { name: 'stacklock_acquire', text: acquireSql() };
     this.access = new PostgresAccessStore(this.pool);
     this.atmos = new PostgresAtmosUploadStore(this.pool);
     this.dashboardSessions = new PostgresDashboardSessions(this.pool);
@@ -105,7 +115,7 @@ export class PostgresStore implements Store {
         if (kind === 'renewed') return { outcome: 'renewed', lock };
         return { outcome: 'granted', lock, previous: row.replaced ? toReplacedLock(row.replaced) : null };
       }
-      const held = await this.one<LockRow & { now: Date }>(DENIED_SQL, [input.workspaceId, input.key, h.principal, h.holderId]);
+      const held = await this.one<LockRow & { now: Date }>(DENIED, [input.workspaceId, input.key, h.principal, h.holderId]);
       if (held) return { outcome: 'held', lock: toLock(held), at: held.now };
       if (!(await this.getWorkspace(input.workspaceId))) throw new DomainError('NotFound', 'no such workspace');
     }
@@ -113,7 +123,7 @@ export class PostgresStore implements Store {
   }
 
   async release(input: ReleaseInput): Promise<ReleaseResult> {
-    const row = await this.one<Returned & { own: boolean; released_at: Date }>(RELEASE_SQL, [
+    const row = await this.one<Returned & { own: boolean; released_at: Date }>(RELEASE, [
       input.workspaceId, input.key, input.caller.principal, input.caller.holderId, input.force && input.mayForce, input.reason ?? null,
     ]);
     if (!row) {
@@ -127,20 +137,20 @@ export class PostgresStore implements Store {
   }
 
   async getLock(workspaceId: string, key: string): Promise<Lock | null> {
-    const row = await this.one<LockRow>(LIVE_LOCK_SQL, [workspaceId, key]);
+    const row = await this.one<LockRow>(LIVE_LOCK, [workspaceId, key]);
     return row ? toLock(row) : null;
   }
 
   async listLocks(q: ListLocksQuery): Promise<ListLocksPage> {
     const prefix = q.prefix ?? '';
-    const rows = await this.all<LockRow>(LIST_SQL, [q.workspaceId, prefix, prefix + TOP, q.after ?? '', q.limit + 1]);
+    const rows = await this.all<LockRow>(LIST, [q.workspaceId, prefix, prefix + TOP, q.after ?? '', q.limit + 1]);
     const more = rows.length > q.limit;
     const locks = rows.slice(0, q.limit).map(toLock);
     return { locks, nextAfter: more ? (locks[locks.length - 1]?.key ?? null) : null };
   }
 
   async reapExpired(limit: number, lockDelayMs: number): Promise<Lock[]> {
-    const rows = await this.all<Returned>(REAP_SQL, [lockDelayMs, limit]);
+    const rows = await this.all<Returned>(REAP, [lockDelayMs, limit]);
     return rows.map((row) => {
       const lock = toLock(row);
       this.feed.local(row.event_ids ?? [], { workspaceId: lock.workspaceId, key: lock.key, kind: 'expired', token: lock.token });
@@ -200,7 +210,7 @@ export class PostgresStore implements Store {
   }
 
   async findTokenByHash(tokenHash: string): Promise<ApiTokenRecord | null> {
-    const row = await this.one<TokenRow>('SELECT * FROM api_tokens WHERE token_hash = $1', [tokenHash]);
+    const row = await this.one<TokenRow>(TOKEN_BY_HASH, [tokenHash]);
     return row ? toToken(row) : null;
   }
 
@@ -218,11 +228,13 @@ export class PostgresStore implements Store {
     return this.pool;
   }
 
-  private async all<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[]): Promise<R[]> {
+  /** `sql` as a Prepared for the statements of the lock path: planned once per connection. */
+  private async all<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string | Prepared, params: unknown[]): Promise<R[]> {
+    if (typeof sql !== 'string') return guarded(() => queryPrepared<R>(this.pool, sql, params));
     return guarded(async () => (await this.pool.query<R>(sql, params)).rows);
   }
 
-  private async one<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<R | null> {
+  private async one<R extends pg.QueryResultRow>(sql: string | Prepared, params: unknown[]): Promise<R | null> {
     return (await this.all<R>(sql, params))[0] ?? null;
   }
 }

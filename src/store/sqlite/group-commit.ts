@@ -18,6 +18,8 @@ export class GroupCommitter {
   private scheduled = false;
   private afterCommit: Array<() => void> = [];
   private readonly inSavepoint: (work: () => unknown) => unknown;
+  /** Committed groups and the writes they carried (metrics: writes per commit is the group size). */
+  private committed = { commits: 0, writes: 0 };
   private readonly inGroup: Transaction<(batch: Pending<unknown>[]) => Array<{ ok: boolean; value: unknown }>>;
 
   constructor(private readonly db: Database) {
@@ -43,6 +45,10 @@ export class GroupCommitter {
     });
   }
 
+  stats(): { commits: number; writes: number } {
+    return { ...this.committed };
+  }
+
   /** Runs `fn` after the current group's commit. Call only from inside `run` work. */
   onCommit(fn: () => void): void {
     this.afterCommit.push(fn);
@@ -62,6 +68,8 @@ export class GroupCommitter {
       for (const p of batch) p.reject(error);
       return;
     }
+    this.committed.commits++;
+    this.committed.writes += batch.length;
     const hooks = this.afterCommit;
     this.afterCommit = [];
     batch.forEach((p, i) => {

@@ -25,6 +25,7 @@ import type { Store } from '../store.js';
 import { SqliteAccessStore } from './access-queries.js';
 import { SqliteAtmosUploadStore } from './atmos-upload-queries.js';
 import type { DashboardSessionStore } from '../dashboard-session-store.js';
+import type { CommitStats, CommitStatsSource } from '../commit-stats.js';
 import { GroupCommitter } from './group-commit.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { SqliteDashboardSessions } from './dashboard-session-queries.js';
@@ -39,7 +40,7 @@ export interface SqliteStoreOptions {
   readonly clock?: Clock;
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, CommitStatsSource {
   readonly capabilities: StoreCapabilities = {
     backend: 'sqlite',
     clock: 'server',
@@ -172,6 +173,11 @@ export class SqliteStore implements Store {
 
   async now(): Promise<Date> {
     return this.clock.now();
+  }
+
+  /** The group commit's counters (the CommitStatsSource port). */
+  commitStats(): CommitStats {
+    return this.writes.stats();
   }
 
   /** Direct access for tests and tools that inspect the file; not part of the port. */
