@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { factTable, targetList, throughputTable, type Fact, type Measured, type Target } from './report.js';
 import { metricValue, startBenchServer } from './servers.js';
@@ -39,7 +39,10 @@ const only = values.only ? new Set(values.only.split(',')) : null;
 const wanted = (part: string) => !only || only.has(part);
 const facts: Fact[] = [];
 const targets: Target[] = [];
-console.error(`stacklock bench: ${o.connections} connections, ${o.seconds}s per scenario (+${o.warmupSeconds}s warm-up), ${rounds} round(s), ${cpus().length} CPUs`);
+// Other work on the machine moves every figure: the load average is printed with the results.
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const loadAtStart = load();
+console.error(`stacklock bench: ${o.connections} connections, ${o.seconds}s per scenario (+${o.warmupSeconds}s warm-up), ${rounds} round(s), ${cpus().length} CPUs, load average ${loadAtStart}`);
 
 const sqlite = await startBenchServer('sqlite');
 let pgSetup: PostgresSetup | null = null;
@@ -85,6 +88,7 @@ if (wanted('scale')) {
 
 const table = throughputTable(measured, rounds);
 targets.unshift(...table.targets);
+console.log(`\n${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}; load average ${loadAtStart} at the start, ${load()} at the end (1, 5, 15 min)`);
 console.log('\n' + table.markdown);
 if (facts.length) console.log('\n' + factTable(facts));
 console.log('\nTargets (issue 8):\n' + targetList(targets));
