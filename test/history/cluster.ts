@@ -83,11 +83,15 @@ export class Cluster {
     this.record(`SIGCONT replica ${i}`);
   }
 
-  /** Stops PostgreSQL (fast shutdown: open transactions are aborted) and starts it again. */
-  async restartPostgres(downMs: number): Promise<void> {
+  /**
+   * Stops PostgreSQL and starts it again: a fast shutdown (open transactions aborted), or with
+   * `crash` an immediate one (SIGQUIT, no checkpoint), after which every acknowledged grant must
+   * still be there: a lost one would show as an overlap or a token going back.
+   */
+  async restartPostgres(downMs: number, crash: boolean): Promise<void> {
     if (!this.postgres) throw new Error('the Postgres restart fault needs the cluster’s own PostgreSQL');
-    this.record('PostgreSQL stopping');
-    await this.postgres.restart(downMs);
+    this.record(crash ? 'PostgreSQL crashing (immediate shutdown)' : 'PostgreSQL stopping');
+    await this.postgres.restart(downMs, { crash });
     this.record('PostgreSQL restarted');
   }
 

@@ -23,7 +23,8 @@ export interface HistoryRunReport extends CheckReport {
 /**
  * Runs the workload against a fresh cluster while a fault schedule repeats every 20 s (or once
  * over a shorter run): a replica killed with SIGKILL and restarted, a replica paused (SIGSTOP)
- * longer than the TTL, and a PostgreSQL restart. Then checks the history.
+ * longer than the TTL, and a PostgreSQL restart (a crash in even rounds, a clean stop in odd ones).
+ * Then checks the history.
  */
 export async function runHistory(options: HistoryRunOptions): Promise<HistoryRunReport> {
   const cluster = await Cluster.start({ replicas: options.replicas, database: options.database, ...(options.env ? { env: options.env } : {}) });
@@ -60,7 +61,8 @@ async function injectFaults(cluster: Cluster, options: HistoryRunOptions): Promi
     await cluster.pause((round + 1) % cluster.size, options.ttlMs + 1_500);
     if (canRestartPostgres) {
       await at(0.7);
-      await cluster.restartPostgres(1_000);
+      // Alternating, starting with the harder one: a crash, then a clean restart.
+      await cluster.restartPostgres(1_000, round % 2 === 0);
     }
     await at(1);
   }

@@ -54,4 +54,39 @@ describe('replicas on PostgreSQL', () => {
     expect(next.status).toBe(201);
     expect(next.body.data?.token).toBe((grant.body.data?.token as number) + 1);
   });
+
+  it('a replica’s change stream hears grants and releases made on the other replicas, and expiries', async () => {
+    const [a, b, c] = replicas as [ServerProcess, ServerProcess, ServerProcess];
+    const abort = new AbortController();
+    const res = await fetch(`${c.url}/api/v1/stream`, { headers: { authorization: `Bearer ${c.adminToken}` }, signal: abort.signal });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    // One read in flight at a time, kept across waits, so no chunk is dropped.
+    let pending: ReturnType<typeof reader.read> | null = null;
+    const waitFor = async (pattern: RegExp, timeoutMs = 15_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(text)) {
+        if (Date.now() > deadline) throw new Error(`stream did not show ${pattern} in time:\n${text}`);
+        pending ??= reader.read();
+        const chunk = await Promise.race([pending, new Promise<null>((r) => setTimeout(() => r(null), 250))]);
+        if (chunk) {
+          pending = null;
+          if (!chunk.done) text += new TextDecoder().decode(chunk.value);
+        }
+      }
+    };
+    try {
+      await waitFor(/event: ready/);
+      await call(a, 'POST', '/api/v1/locks', { key: 'remote/one', ttlMs: 60_000, holderId: 'r1' });
+      await call(b, 'DELETE', '/api/v1/locks', { key: 'remote/one', holderId: 'r1' });
+      await waitFor(/"key":"remote\/one","kind":"granted"[\s\S]*"key":"remote\/one","kind":"released"/);
+      // Left to expire: whichever replica's reaper frees it, this one hears it.
+      await call(a, 'POST', '/api/v1/locks', { key: 'remote/two', ttlMs: 1_000, holderId: 'r2' });
+      await waitFor(/"key":"remote\/two","kind":"expired"/);
+    } finally {
+      abort.abort();
+      await reader.cancel().catch(() => undefined);
+    }
+  });
 });

