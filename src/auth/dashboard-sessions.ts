@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { DomainError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
 import type { LockStore } from '../store/lock-store.js';
@@ -41,6 +42,9 @@ export interface OpenedSession {
 }
 
 export class DashboardSessions {
+  /** Sign-outs in this process, by session id hash: live streams of that session end at once. */
+  private readonly ended = new EventEmitter().setMaxListeners(0);
+
   constructor(
     private readonly store: LockStore,
     private readonly sessions: DashboardSessionStore,
@@ -71,6 +75,14 @@ export class DashboardSessions {
   }
 
   async close(secret: string): Promise<void> {
-    await this.sessions.deleteSession(hashToken(secret));
+    const idHash = hashToken(secret);
+    await this.sessions.deleteSession(idHash);
+    this.ended.emit('ended', idHash);
+  }
+
+  /** Calls `listener` with the id hash of each session signed out through this process. */
+  onEnded(listener: (idHash: string) => void): () => void {
+    this.ended.on('ended', listener);
+    return () => this.ended.off('ended', listener);
   }
 }

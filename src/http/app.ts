@@ -189,7 +189,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     { prefix: '/api' },
   );
   await app.register(sessionRoutes, { ctx, sessions, prefix: '/api/v1' });
-  await app.register(streamRoutes, { ctx, prefix: '/api/v1' });
+  await app.register(streamRoutes, { ctx, sessions, prefix: '/api/v1' });
   await app.register(dashboardRoutes, { webDir: deps.webDir ?? defaultWebDir() });
   return app;
 }

@@ -20,11 +20,11 @@ export interface RequestSession {
  * is accepted; a state change made with the cookie must also come from our own origin and carry
  * the CSRF token, because browsers attach cookies by themselves.
  */
-export function requestAuthenticator(authenticate: Authenticate, sessions: DashboardSessions | null) {
+export function requestAuthenticator(authenticate: Authenticate, sessions: DashboardSessions) {
   return async (request: FastifyRequest): Promise<{ principal: Principal; session: RequestSession | null }> => {
     const authorization = request.headers.authorization;
     const secret = request.cookies?.[SESSION_COOKIE];
-    if (authorization || !secret || !sessions) return { principal: await authenticate(authorization), session: null };
+    if (authorization || !secret) return { principal: await authenticate(authorization), session: null };
     const found = await sessions.resolve(secret);
     if (!found) {
       throw new DomainError('Unauthorized', 'your dashboard session has ended (signed out, expired, or its token was revoked): sign in again');

@@ -48,6 +48,19 @@ describe('GET /api/v1/stream', () => {
     expect((await events.next()).done).toBe(true);
   });
 
+  it('ends a dashboard session\'s stream when that session signs out', async () => {
+    const signIn = await fetch(`${url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: t.adminToken }) });
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const { data } = (await signIn.json()) as { data: { csrfToken: string } };
+    const res = await fetch(`${url}/api/v1/stream`, { headers: { cookie } });
+    const events = sseEvents(res.body!);
+    expect((await events.next()).value).toMatchObject({ event: 'ready' });
+    const out = await fetch(`${url}/api/v1/session`, { method: 'DELETE', headers: { cookie, 'x-csrf-token': data.csrfToken } });
+    expect(out.status).toBe(200);
+    expect((await events.next()).done).toBe(true);
+    expect((await fetch(`${url}/api/v1/stream`, { headers: { cookie } })).status).toBe(401);
+  });
+
   it('needs authentication', async () => {
     const res = await fetch(`${url}/api/v1/stream`);
     expect(res.status).toBe(401);

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { csrfTokenFor, type DashboardSessions, SESSION_COOKIE } from '../../auth/dashboard-sessions.js';
-import { DomainError } from '../../core/errors.js';
 import { hasScope, type Principal, SCOPES } from '../../core/types.js';
 import type { AppContext } from '../app.js';
 import { envelopeSchema, okEnvelope } from '../envelope.js';
@@ -25,12 +24,7 @@ const sessionViewSchema = {
  * The dashboard's sign-in: trade a pasted API token for an HttpOnly, SameSite=Strict session
  * cookie; read who is signed in (and the CSRF token); sign out.
  */
-export async function sessionRoutes(app: FastifyInstance, { ctx, sessions }: { ctx: AppContext; sessions: DashboardSessions | null }): Promise<void> {
-  const available = (): DashboardSessions => {
-    if (!sessions) throw new DomainError('Unavailable', 'this store keeps no dashboard sessions');
-    return sessions;
-  };
-
+export async function sessionRoutes(app: FastifyInstance, { ctx, sessions }: { ctx: AppContext; sessions: DashboardSessions }): Promise<void> {
   const view = async (principal: Principal, session: RequestSession | null) => {
     const workspace = await ctx.store.getWorkspace(principal.workspaceId);
     return {
@@ -64,7 +58,7 @@ export async function sessionRoutes(app: FastifyInstance, { ctx, sessions }: { c
     async (request, reply) => {
       // Login CSRF: another site must not sign a visitor in as someone else.
       assertSameOrigin(request);
-      const opened = await available().open(request.body.token);
+      const opened = await sessions.open(request.body.token);
       setSessionCookie(request, reply, opened.secret, opened.session.expiresAt);
       const data = await view(opened.principal, { secret: opened.secret, record: opened.session });
       return reply.code(201).send(okEnvelope(data, request.id, 201));
@@ -80,7 +74,7 @@ export async function sessionRoutes(app: FastifyInstance, { ctx, sessions }: { c
   app.delete('/session', { schema: { summary: 'Sign out of the dashboard' } }, async (request, reply) => {
     principalOf(request);
     const session = request.dashboardSession;
-    if (session) await available().close(session.secret);
+    if (session) await sessions.close(session.secret);
     void reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return okEnvelope({ signedOut: session !== null }, request.id);
   });
