@@ -14,6 +14,10 @@ export interface Config {
   readonly lockDelayMs: number;
   /** How often the reaper looks for expired locks. */
   readonly reapIntervalMs: number;
+  /** A waiter counts this long without a refresh: the waiters of a crashed server stop counting after it. */
+  readonly waiterLeaseMs: number;
+  /** A waiter tries again at least this often, even when no change on its key woke it. */
+  readonly waitRecheckMs: number;
   readonly logLevel: string;
   readonly bodyLimitBytes: number;
   /** `atmos describe affected --upload` sends every affected stack with its settings: a larger limit there. */
@@ -84,6 +88,8 @@ export function buildConfig(flags: ServerFlags = {}, env: Env = process.env): Co
     maxTtlMs: maxTtlMs ?? DEFAULT_MAX_TTL_MS,
     lockDelayMs: parseDuration(pick(flags.lockDelay, env.STACKLOCK_LOCK_DELAY, '0'), 'lock delay'),
     reapIntervalMs: 250,
+    waiterLeaseMs: 15_000,
+    waitRecheckMs: 1_000,
     logLevel: pick(flags.logLevel, env.STACKLOCK_LOG_LEVEL, 'info'),
     bodyLimitBytes: 1024 * 1024,
     uploadBodyLimitBytes: 32 * 1024 * 1024,

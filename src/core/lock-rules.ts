@@ -63,6 +63,20 @@ export function containsNul(value: unknown): boolean {
   return false;
 }
 
+/** How long an acquire may wait in line: 0 (the default: answer at once) up to the maximum TTL. */
+export function validateWait(waitMs: unknown, maxWaitMs: number): number {
+  if (waitMs === undefined || waitMs === null) return 0;
+  if (typeof waitMs !== 'number' || !Number.isSafeInteger(waitMs) || waitMs < 0) {
+    throw new DomainError('ValidationError', 'waitMs must be a whole number of milliseconds, 0 or more');
+  }
+  if (waitMs > maxWaitMs) {
+    throw new DomainError('ValidationError', `waitMs ${formatDuration(waitMs)} is above the maximum of ${formatDuration(maxWaitMs)}`, {
+      maxWaitMs,
+    });
+  }
+  return waitMs;
+}
+
 export function validateMessage(message: unknown): string {
   if (message === undefined || message === null) return '';
   if (typeof message !== 'string') {
@@ -129,13 +143,44 @@ export function describeHolder(h: Holder): string {
   return h.holderId ? `${h.principal} (${h.holderId})` : h.principal;
 }
 
+/** When a lock stops blocking its key: at its expiry, plus the lock-delay (a clean release frees it at once). */
+export function availableAt(lock: Lock, lockDelayMs: number): Date {
+  return new Date(lock.expiresAt.getTime() + lockDelayMs);
+}
+
 /** What a blocked person reads: who holds the key, why, and until when. */
-export function lockHeldMessage(lock: Lock, now: Date): string {
+export function lockHeldMessage(lock: Lock, now: Date, lockDelayMs = 0): string {
   const why = lock.message ? `: "${lock.message}"` : ' (no message given)';
   const expires = lock.expiresAt.toISOString();
   if (lock.expiresAt.getTime() <= now.getTime()) {
-    return `'${lock.key}' expired at ${expires} and is in its lock-delay; it was held by ${describeHolder(lock.holder)}${why}`;
+    const until = availableAt(lock, lockDelayMs).toISOString();
+    return `'${lock.key}' expired at ${expires} and is in its lock-delay until ${until}; it was held by ${describeHolder(lock.holder)}${why}`;
   }
   const left = formatDuration(lock.expiresAt.getTime() - now.getTime());
   return `'${lock.key}' is locked by ${describeHolder(lock.holder)}${why}; expires at ${expires} (in ${left})`;
+}
+
+/** 1st, 2nd, 3rd, 4th, 11th, 21st... */
+export function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
+  return `${n}${suffix}`;
+}
+
+/** Who waits first, for a refusal that the line of waiters (not a lock) caused. */
+export function waitersAheadMessage(key: string, ahead: number, first: { holder: Holder; since: Date } | null): string {
+  const who = first ? `; first in line: ${describeHolder(first.holder)}, waiting since ${first.since.toISOString()}` : '';
+  return (
+    `'${key}' is not locked, but ${ahead} waiter${ahead === 1 ? ' is' : 's are'} in line for it${who}. ` +
+    'Waiters are served first come, first served: wait in line with waitMs (CLI: --wait)'
+  );
+}
+
+/** Why a heartbeat failed: the grant with this fencing token is no longer the caller's. */
+export function lockLostMessage(key: string, token: number, current: Lock | null): string {
+  const now = current ? `; it is now held by ${describeHolder(current.holder)} with fencing token ${current.token}` : '; it is not locked now';
+  if (current && current.token === token) {
+    return `the lease on '${key}' with fencing token ${token} is not yours: it is held by ${describeHolder(current.holder)}`;
+  }
+  return `the lease on '${key}' with fencing token ${token} was lost (it expired, was released, or was force-released)${now}`;
 }

@@ -1,18 +1,27 @@
-import type { LockStore } from '../store/lock-store.js';
+import type { Waiter } from '../store/lease-store.js';
+import type { AcquireInput, AcquireResult } from '../store/lock-store.js';
+import type { Store } from '../store/store.js';
 import { DomainError } from './errors.js';
+import { FairWait, type FairWaitOptions } from './fair-wait.js';
+import { formatDuration } from './duration.js';
 import {
+  availableAt,
   lockHeldMessage,
+  lockLostMessage,
   normalizeHolderId,
+  ordinal,
   validateKey,
   validateMessage,
   validateTtl,
   validateProperties,
+  validateWait,
   describeHolder,
+  waitersAheadMessage,
 } from './lock-rules.js';
-import { lockView } from './lock-view.js';
+import { lockView, waiterView } from './lock-view.js';
 import { hasScope, type JsonObject, type Lock, type Principal, type Scope } from './types.js';
 
-export interface LockServiceOptions {
+export interface LockServiceOptions extends FairWaitOptions {
   readonly maxTtlMs: number;
   readonly lockDelayMs: number;
 }
@@ -23,6 +32,25 @@ export interface AcquireRequest {
   readonly message?: unknown;
   readonly holderId?: unknown;
   readonly properties?: JsonObject | null;
+  /** Wait up to this many milliseconds in the key's line (0: answer at once). */
+  readonly waitMs?: unknown;
+}
+
+export interface RenewRequest {
+  readonly key: unknown;
+  readonly token: unknown;
+  /** Default: the length of the grant's last grant or renewal. */
+  readonly ttlMs?: unknown;
+}
+
+/** What blocks a key and who waits for it. */
+export interface KeyStatus {
+  /** Held, or expired and still in its lock-delay; null when available. */
+  readonly lock: Lock | null;
+  readonly state: 'held' | 'lock_delay' | 'free';
+  /** When the key becomes available if nobody renews or releases. */
+  readonly availableAt: Date | null;
+  readonly queue: Waiter[];
 }
 
 export interface ReleaseRequest {
@@ -41,39 +69,117 @@ export interface ReleaseRequest {
  * outcomes into results or DomainErrors. The decision itself is the store's (one statement).
  */
 export class LockService {
-  constructor(
-    private readonly store: LockStore,
-    private readonly options: LockServiceOptions,
-  ) {}
+  private readonly waiting: FairWait;
 
-  async acquire(caller: Principal, req: AcquireRequest): Promise<{ outcome: 'granted' | 'renewed'; lock: Lock }> {
+  constructor(
+    private readonly store: Store,
+    private readonly options: LockServiceOptions,
+  ) {
+    this.waiting = new FairWait(store, options);
+  }
+
+  /**
+   * Grants, renews, or refuses with LockHeld. With `waitMs`, a refused caller waits in the key's
+   * line (first come, first served) until granted or the wait runs out; `signal` says its client
+   * disconnected, which takes it out of the line at once. A caller that does not wait never jumps
+   * the line: an available key with live waiters is refused to it.
+   */
+  async acquire(caller: Principal, req: AcquireRequest, signal?: AbortSignal): Promise<{ outcome: 'granted' | 'renewed'; lock: Lock }> {
     requireScope(caller, 'locks:write');
-    const key = validateKey(req.key);
+    const key = this.permittedKey(caller, req.key);
+    const input: AcquireInput = {
+      workspaceId: caller.workspaceId,
+      key,
+      ttlMs: validateTtl(req.ttlMs, this.options.maxTtlMs),
+      message: validateMessage(req.message),
+      holder: { principal: caller.name, holderId: normalizeHolderId(req.holderId) },
+      properties: validateProperties(req.properties),
+      details: caller.details,
+      lockDelayMs: this.options.lockDelayMs,
+    };
+    const waitMs = validateWait(req.waitMs, this.options.maxTtlMs);
+    const first = await this.store.acquire({ ...input, recordDenial: waitMs === 0 });
+    if (first.outcome === 'granted' || first.outcome === 'renewed') return { outcome: first.outcome, lock: first.lock };
+    if (waitMs === 0) throw await this.refusal(input, first, null);
+    const waited = await this.waiting.wait(input, waitMs, signal);
+    if (waited.outcome !== 'timed_out') return { outcome: waited.outcome, lock: waited.result.lock };
+    const error = await this.refusal(input, waited.last, waited.waitedMs);
+    await this.store.appendEvent({ workspaceId: input.workspaceId, action: 'lock.denied', actor: input.holder.principal, key: input.key,
+      token: waited.last.lock?.token ?? null, details: { holderId: input.holder.holderId, waitedMs: waited.waitedMs } });
+    throw error;
+  }
+
+  /** Heartbeat: extends the caller's live grant with this fencing token; LockLost when it is gone. */
+  async renew(caller: Principal, req: RenewRequest): Promise<Lock> {
+    requireScope(caller, 'locks:write');
+    const key = this.permittedKey(caller, req.key);
+    if (typeof req.token !== 'number' || !Number.isSafeInteger(req.token) || req.token < 1) {
+      throw new DomainError('ValidationError', 'token must be the fencing token of your grant: a positive whole number');
+    }
+    const ttlMs = req.ttlMs === undefined || req.ttlMs === null ? undefined : validateTtl(req.ttlMs, this.options.maxTtlMs);
+    const result = await this.store.leases.renew({
+      workspaceId: caller.workspaceId,
+      key,
+      token: req.token,
+      principal: caller.name,
+      ...(ttlMs !== undefined ? { ttlMs } : {}),
+    });
+    if (result.outcome === 'renewed') return result.lock;
+    throw new DomainError('LockLost', lockLostMessage(key, req.token, result.current), {
+      key,
+      token: req.token,
+      lock: result.current ? lockView(result.current) : null,
+    });
+  }
+
+  /** A valid key the caller may lock (a repository's session may be limited to some keys). */
+  private permittedKey(caller: Principal, rawKey: unknown): string {
+    const key = validateKey(rawKey);
     if (!mayTouchKey(caller, key)) {
       throw new DomainError('Forbidden', `${caller.name} may lock only keys matching ${caller.keys?.toString()}; '${key}' does not match`, {
         key,
         allowedKeys: caller.keys?.globs ?? [],
       });
     }
-    const ttlMs = validateTtl(req.ttlMs, this.options.maxTtlMs);
-    const message = validateMessage(req.message);
-    const holderId = normalizeHolderId(req.holderId);
-    const result = await this.store.acquire({
-      workspaceId: caller.workspaceId,
-      key,
-      ttlMs,
-      message,
-      holder: { principal: caller.name, holderId },
-      properties: validateProperties(req.properties),
-      details: caller.details,
-      lockDelayMs: this.options.lockDelayMs,
-    });
-    if (result.outcome === 'held') {
-      throw new DomainError('LockHeld', lockHeldMessage(result.lock, result.at ?? (await this.store.now())), {
-        lock: lockView(result.lock),
-      });
+    return key;
+  }
+
+  /** What blocks a key (a held lock, or one in its lock-delay) and its line of waiters. */
+  async status(caller: Principal, rawKey: unknown): Promise<KeyStatus> {
+    const key = validateKey(rawKey);
+    const delay = this.options.lockDelayMs;
+    const [lock, queue, now] = await Promise.all([
+      this.store.leases.blockingLock(caller.workspaceId, key, delay),
+      this.store.leases.queue(caller.workspaceId, key),
+      this.store.now(),
+    ]);
+    if (!lock) return { lock: null, state: 'free', availableAt: null, queue };
+    const state = lock.expiresAt.getTime() > now.getTime() ? 'held' : 'lock_delay';
+    return { lock, state, availableAt: availableAt(lock, delay), queue };
+  }
+
+  /** LockHeld naming what blocks the caller: a lock (who, why, until when) or the waiters ahead of it. */
+  private async refusal(input: AcquireInput, result: AcquireResult, waitedMs: number | null): Promise<DomainError> {
+    const queue = await this.store.leases.queue(input.workspaceId, input.key);
+    let message: string;
+    if (result.lock) {
+      const now = (result.outcome === 'held' ? result.at : undefined) ?? (await this.store.now());
+      message = lockHeldMessage(result.lock, now, this.options.lockDelayMs);
+    } else {
+      const ahead = result.outcome === 'queued' ? result.ahead : queue.length;
+      message = waitersAheadMessage(input.key, ahead, queue[0] ?? null);
     }
-    return { outcome: result.outcome, lock: result.lock };
+    if (waitedMs !== null) {
+      const place = queue.length > 0 ? `; ${ordinal(queue.length + 1)} in line when it gave up` : '';
+      message += ` (gave up after waiting ${formatDuration(waitedMs)}${place})`;
+    } else if (result.lock && queue.length > 0) {
+      message += `; ${queue.length} waiting in line`;
+    }
+    return new DomainError('LockHeld', message, {
+      lock: result.lock ? lockView(result.lock) : null,
+      queue: queue.map((w, i) => waiterView(w, i + 1)),
+      ...(waitedMs !== null ? { waitedMs } : {}),
+    });
   }
 
   /** `at`: when the store released it, on its clock. */

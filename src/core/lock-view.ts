@@ -1,3 +1,4 @@
+import type { Waiter } from '../store/lease-store.js';
 import type { Lock } from './types.js';
 
 /**
@@ -38,4 +39,16 @@ export function lockView(lock: Lock, deletedAt: Date | null = null): LockView {
     deletedAt: deletedAt ? deletedAt.toISOString() : null,
     properties: lock.properties,
   };
+}
+
+/** A waiter as the API shows it: its place in line (1 = next), who, why, and since when. */
+export interface WaiterView {
+  position: number;
+  holder: { principal: string; holderId: string | null };
+  message: string;
+  since: string;
+}
+
+export function waiterView(w: Waiter, position: number): WaiterView {
+  return { position, holder: { principal: w.holder.principal, holderId: w.holder.holderId }, message: w.message, since: w.since.toISOString() };
 }

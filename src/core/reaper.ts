@@ -1,4 +1,4 @@
-import type { LockStore } from '../store/lock-store.js';
+import type { Store } from '../store/store.js';
 
 export interface ReaperOptions {
   readonly intervalMs: number;
@@ -9,9 +9,12 @@ export interface ReaperOptions {
 }
 
 /**
- * Frees expired locks: every `intervalMs` it asks the store for locks past their expiry
- * (an index range scan, O(expired)), which records `lock.expired` and tells listeners, so
- * waiters and queued dispatches wake within about `intervalMs` of the deadline.
+ * Frees expired locks: every `intervalMs` it asks the store for locks past their expiry plus the
+ * lock-delay (an index range scan, O(expired)), which records `lock.expired` and tells listeners,
+ * so waiters and queued dispatches wake within about `intervalMs` of the moment the key becomes
+ * available again. With a lock-delay, that moment (and so the lock.expired event) is the end of the
+ * delay: until then the expired lock still blocks its key and is shown as in its lock-delay.
+ * It also deletes waiters whose lease lapsed (their server died); they stopped counting already.
  */
 export class Reaper {
   private timer: NodeJS.Timeout | null = null;
@@ -19,7 +22,7 @@ export class Reaper {
   private stopped = true;
 
   constructor(
-    private readonly store: LockStore,
+    private readonly store: Store,
     private readonly options: ReaperOptions,
   ) {}
 
@@ -42,8 +45,10 @@ export class Reaper {
     for (;;) {
       const freed = await this.store.reapExpired(batch, this.options.lockDelayMs);
       total += freed.length;
-      if (freed.length < batch) return total;
+      if (freed.length < batch) break;
     }
+    while ((await this.store.leases.purgeLapsed(batch)) === batch);
+    return total;
   }
 
   private schedule(delayMs: number): void {

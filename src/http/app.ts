@@ -27,6 +27,7 @@ import { healthRoutes } from './routes/health.js';
 import { AtmosUploads } from '../dispatch/atmos-uploads.js';
 import { atmosUploadRoutes } from './routes/atmos-uploads.js';
 import { authRoutes } from './routes/auth.js';
+import { lockStatusRoutes } from './routes/lock-status.js';
 import { lockRoutes } from './routes/locks.js';
 import { repositoryRoutes } from './routes/repositories.js';
 import { workspaceRoutes } from './routes/workspaces.js';
@@ -106,7 +107,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const ctx: AppContext = {
     config,
     store: deps.store,
-    locks: new LockService(deps.store, { maxTtlMs: config.maxTtlMs, lockDelayMs: config.lockDelayMs }),
+    locks: new LockService(deps.store, {
+      maxTtlMs: config.maxTtlMs,
+      lockDelayMs: config.lockDelayMs,
+      waiterLeaseMs: config.waiterLeaseMs,
+      recheckMs: config.waitRecheckMs,
+    }),
     metrics,
     authenticate,
     clock,
@@ -169,6 +175,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   await app.register(healthRoutes, { ctx });
   await app.register(lockRoutes, { ctx, prefix: '/api/v1' });
+  await app.register(lockStatusRoutes, { ctx, prefix: '/api/v1' });
   await app.register(eventRoutes, { ctx, prefix: '/api/v1' });
   await app.register(tokenRoutes, { ctx, prefix: '/api/v1' });
   await app.register(workspaceRoutes, { ctx, prefix: '/api/v1' });
@@ -185,6 +192,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       await legacy.register(lockRoutes, { ctx });
       await legacy.register(authRoutes, { ctx });
       await legacy.register(atmosUploadRoutes, { ctx });
+      await legacy.register(lockStatusRoutes, { ctx });
     },
     { prefix: '/api' },
   );

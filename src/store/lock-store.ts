@@ -61,12 +61,33 @@ export interface AcquireInput {
   readonly details?: JsonObject | null;
   /** After an expiry (not a release) the key stays unavailable this long. */
   readonly lockDelayMs?: number;
+  /**
+   * The caller's place in the key's line (LeaseStore.enqueue) when it waits. An available key goes
+   * only to the head of its line: to a caller without a waiter id only when no live waiter exists.
+   * A grant to a waiter removes it from the line in the same transaction.
+   */
+  readonly waiterId?: string | null;
+  /** Write lock.denied when refused (default true). A waiter's retries are not denials. */
+  readonly recordDenial?: boolean;
 }
 
 export type AcquireResult =
   | { readonly outcome: 'granted'; readonly lock: Lock; readonly previous: Lock | null }
   | { readonly outcome: 'renewed'; readonly lock: Lock }
-  | { readonly outcome: 'held'; readonly lock: Lock; readonly at?: Date };
+  | { readonly outcome: 'held'; readonly lock: Lock; readonly at?: Date }
+  /** No lock blocks the key, but `ahead` live waiters come first (LeaseStore). */
+  | { readonly outcome: 'queued'; readonly lock: null; readonly ahead: number }
+  /** `waiterId` was given but is no longer in line (it left, or its lease lapsed). */
+  | { readonly outcome: 'not_in_line'; readonly lock: null };
+
+/** An acquire that a lock decided (granted, renewed, or held), rather than the line of waiters. */
+export type DecidedAcquire = Exclude<AcquireResult, { readonly lock: null }>;
+
+/** Narrows a result the caller knows no line of waiters was involved in (tests, tools). */
+export function decided(r: AcquireResult): DecidedAcquire {
+  if (r.lock === null) throw new Error(`acquire was refused by the line of waiters (${r.outcome}), not by a lock`);
+  return r;
+}
 
 export interface ReleaseInput {
   readonly workspaceId: string;
@@ -94,6 +115,8 @@ export interface ListLocksQuery {
   /** Keys strictly after this one (keyset pagination). */
   readonly after?: string;
   readonly limit: number;
+  /** Also list locks that expired less than this ago: they still block their key (lock-delay). */
+  readonly lockDelayMs?: number;
 }
 
 export interface ListLocksPage {

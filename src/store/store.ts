@@ -1,6 +1,7 @@
 import type { AccessStore } from './access-store.js';
 import type { AtmosUploadStore } from './atmos-upload-store.js';
 import type { DashboardSessionStore } from './dashboard-session-store.js';
+import type { LeaseStore } from './lease-store.js';
 import type { LockStore } from './lock-store.js';
 
 /**
@@ -11,4 +12,5 @@ export interface Store extends LockStore {
   readonly access: AccessStore;
   readonly atmos: AtmosUploadStore;
   readonly dashboardSessions: DashboardSessionStore;
+  readonly leases: LeaseStore;
 }

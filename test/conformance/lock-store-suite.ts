@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Holder, Lock } from '../../src/core/types.js';
-import type { AcquireInput, LockChange, LockStore } from '../../src/store/lock-store.js';
+import { type AcquireInput, decided, type LockChange, type LockStore } from '../../src/store/lock-store.js';
 
 /**
  * What a backend gives the suite. Every backend runs on its real clock here (SQLite's system clock,
@@ -50,8 +50,8 @@ export function lockStoreConformance(name: string, harness: BackendHarness): voi
       ws = (await store.ensureWorkspace(`ws-${randomUUID()}`)).id;
       return ws;
     };
-    const acquire = (key: string, holder: Holder, extra: Partial<AcquireInput> = {}) =>
-      store.acquire({ workspaceId: ws, key, ttlMs: LONG, message: `by ${holder.holderId ?? holder.principal}`, holder, ...extra });
+    const acquire = async (key: string, holder: Holder, extra: Partial<AcquireInput> = {}) =>
+      decided(await store.acquire({ workspaceId: ws, key, ttlMs: LONG, message: `by ${holder.holderId ?? holder.principal}`, holder, ...extra }));
     const release = (key: string, caller: Holder, force = false, mayForce = false, reason: string | null = null) =>
       store.release({ workspaceId: ws, key, caller, force, mayForce, reason });
     const events = (q: Partial<Parameters<LockStore['queryEvents']>[0]> = {}) => store.queryEvents({ workspaceId: ws, limit: 1000, ...q });
@@ -195,9 +195,11 @@ export function lockStoreConformance(name: string, harness: BackendHarness): voi
         const heard: LockChange[] = [];
         const off = store.onChange((c) => c.workspaceId === ws && heard.push(c));
         const a = await acquire('a', h('token:ci', 'run-1'), { ttlMs: 150 });
-        await acquire('b', h('token:ci', 'run-2'), { ttlMs: 150 });
+        const b = await acquire('b', h('token:ci', 'run-2'), { ttlMs: 150 });
         await acquire('live', h('token:ci', 'run-3'));
+        // b was granted after a: on a loaded machine, later by more than the pause below.
         await waitUntilExpired(store, a.lock);
+        await waitUntilExpired(store, b.lock);
         await sleep(20);
         const batches = await Promise.all([store.reapExpired(1000, 0), store.reapExpired(1000, 0), store.reapExpired(1000, 0)]);
         const mine = batches.flat().filter((l) => l.workspaceId === ws);
@@ -236,7 +238,7 @@ export function lockStoreConformance(name: string, harness: BackendHarness): voi
         expect(tokens).toEqual([1, 2, 3, 4, 5]);
         const reopened = await harness.reopen();
         try {
-          const r = await reopened.acquire({ workspaceId: ws, key: 'k0', ttlMs: LONG, message: '', holder: h('token:ci', 'after-restart') });
+          const r = decided(await reopened.acquire({ workspaceId: ws, key: 'k0', ttlMs: LONG, message: '', holder: h('token:ci', 'after-restart') }));
           expect(r.lock.token).toBe(6);
         } finally {
           await reopened.close();
@@ -315,8 +317,8 @@ export function lockStoreConformance(name: string, harness: BackendHarness): voi
       it('isolates workspaces: same key, own tokens, own listings and events', async () => {
         const w1 = await fresh();
         const w2 = (await store.ensureWorkspace(`ws-${randomUUID()}`)).id;
-        const a = await store.acquire({ workspaceId: w1, key: 'k', ttlMs: LONG, message: '', holder: h('token:ci', 'r') });
-        const b = await store.acquire({ workspaceId: w2, key: 'k', ttlMs: LONG, message: '', holder: h('token:ci', 'other') });
+        const a = decided(await store.acquire({ workspaceId: w1, key: 'k', ttlMs: LONG, message: '', holder: h('token:ci', 'r') }));
+        const b = decided(await store.acquire({ workspaceId: w2, key: 'k', ttlMs: LONG, message: '', holder: h('token:ci', 'other') }));
         expect([a.outcome, b.outcome]).toEqual(['granted', 'granted']);
         expect([a.lock.token, b.lock.token]).toEqual([1, 1]);
         expect((await store.listLocks({ workspaceId: w2, limit: 10 })).locks.map((l) => l.holder.holderId)).toEqual(['other']);

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LockChange } from '../../src/store/lock-store.js';
+import { decided, type LockChange } from '../../src/store/lock-store.js';
 import { MIGRATIONS } from '../../src/store/postgres/migrations/index.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { freePort } from '../support/embedded-postgres.js';
@@ -73,7 +73,7 @@ describe('PostgresStore', () => {
     await store.migrate();
     try {
       const ws = (await store.ensureWorkspace('precision')).id;
-      const r = await store.acquire({ workspaceId: ws, key: 'z\u{1F600}', ttlMs: 1234, message: '', holder: { principal: 'p', holderId: 'h' } });
+      const r = decided(await store.acquire({ workspaceId: ws, key: 'z\u{1F600}', ttlMs: 1234, message: '', holder: { principal: 'p', holderId: 'h' } }));
       const raw = await store.database.query<{ us: string }>("SELECT extract(microseconds FROM acquired_at)::bigint % 1000 AS us FROM locks WHERE workspace_id = $1", [ws]);
       expect(Number(raw.rows[0]!.us)).toBe(0);
       expect(r.lock.expiresAt.getTime() - r.lock.acquiredAt.getTime()).toBe(1234);

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { decideAcquire, mayRelease } from '../../src/core/lock-rules.js';
 import type { Holder, Lock } from '../../src/core/types.js';
+import { decided } from '../../src/store/lock-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../support/app.js';
 
@@ -21,8 +22,8 @@ describe('SQLite store with an injected clock', () => {
   });
   afterEach(async () => store.close());
 
-  const acquire = (holder: Holder, key = 'k', ttlMs = 10_000, lockDelayMs = 0) =>
-    store.acquire({ workspaceId: ws, key, ttlMs, message: `by ${holder.principal}`, holder, lockDelayMs });
+  const acquire = async (holder: Holder, key = 'k', ttlMs = 10_000, lockDelayMs = 0) =>
+    decided(await store.acquire({ workspaceId: ws, key, ttlMs, message: `by ${holder.principal}`, holder, lockDelayMs }));
 
   it('grants, renews keeping the token, refuses others with the current lock', async () => {
     const g = await acquire(a);
@@ -115,7 +116,7 @@ describe('SQLite store with an injected clock', () => {
               const holder = holders[o.h]!;
               const existing = model.get(o.key) ?? null;
               const expected = decideAcquire(existing, holder, c.now());
-              const r = await s.acquire({ workspaceId: w, key: `k${o.key}`, ttlMs: o.ttl, message: '', holder });
+              const r = decided(await s.acquire({ workspaceId: w, key: `k${o.key}`, ttlMs: o.ttl, message: '', holder }));
               expect(r.outcome).toBe({ grant: 'granted', renew: 'renewed', refuse: 'held' }[expected]);
               if (r.outcome === 'granted') {
                 expect(r.lock.token).toBeGreaterThan(lastToken);

@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DomainError } from '../../core/errors.js';
 import type { ReleaseRequest } from '../../core/lock-service.js';
+import { availableAt } from '../../core/lock-rules.js';
 import { lockView } from '../../core/lock-view.js';
 import type { Principal } from '../../core/types.js';
 import type { AppContext } from '../app.js';
 import { atmosPropertiesSchema, fromAtmosLockFields, type AtmosLockFields, UNLOCK_BY_KEY_REASON } from '../atmos-wire.js';
 import { envelopeSchema, okEnvelope } from '../envelope.js';
-import { keyParam, lockViewSchema } from '../schemas.js';
+import { keyParam, keyStatusSchema, lockViewSchema } from '../schemas.js';
+import { disconnectSignal } from '../disconnect.js';
 
 const MAX_PAGE = 1000;
 
@@ -21,8 +23,15 @@ const acquireBody = {
     lockMessage: { type: 'string', maxLength: 1024, description: 'the atmos form of message (message wins when both are sent)' },
     holderId: { type: 'string', description: 'same principal + same holderId renews instead of being refused' },
     properties: atmosPropertiesSchema,
+    waitMs: {
+      type: 'integer',
+      minimum: 0,
+      description:
+        'when held, wait in the key\'s line up to this long (first come, first served; leaving the line when the client disconnects); default 0',
+    },
   },
 } as const;
+
 
 const releaseBody = {
   type: 'object',
@@ -58,6 +67,7 @@ interface AcquireBody extends AtmosLockFields {
   ttlMs?: number;
   message?: string;
   holderId?: string;
+  waitMs?: number;
 }
 interface ReleaseBody {
   key: string;
@@ -72,7 +82,7 @@ export function principalOf(request: FastifyRequest): Principal {
 }
 
 /** The key of `/locks/<urlencoded key>`: the router has already decoded it. */
-function keyFrom(request: FastifyRequest): string {
+export function keyFrom(request: FastifyRequest): string {
   return (request.params as { '*': string })['*'];
 }
 
@@ -91,14 +101,14 @@ export async function lockRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     async (request, reply) => {
       const b = request.body;
       const atmos = fromAtmosLockFields(b);
+      const principal = principalOf(request);
+      const gone = b.waitMs ? disconnectSignal(request, reply) : undefined;
       try {
-        const { outcome, lock } = await locks.acquire(principalOf(request), {
-          key: b.key,
-          ttlMs: atmos.ttlMs,
-          message: atmos.message,
-          holderId: b.holderId,
-          properties: atmos.properties,
-        });
+        const { outcome, lock } = await locks.acquire(
+          principal,
+          { key: b.key, ttlMs: atmos.ttlMs, message: atmos.message, holderId: b.holderId, properties: atmos.properties, waitMs: b.waitMs },
+          gone,
+        );
         metrics.lockOperations.labels('acquire', outcome).inc();
         // Atmos Pro answers a grant with 200; stacklock's own form tells a grant (201) from a renewal (200).
         const status = outcome === 'granted' && !atmos.atmosForm ? 201 : 200;
@@ -154,12 +164,6 @@ export async function lockRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     },
   );
 
-  app.get(
-    '/locks/*',
-    { schema: { summary: 'The live lock on a URL-encoded key', params: keyParam, response: { 200: envelopeSchema(lockViewSchema) } } },
-    async (request) => okEnvelope(lockView(await locks.get(principalOf(request), keyFrom(request))), request.id),
-  );
-
   app.get<{ Querystring: { prefix?: string; limit: number; cursor?: string } }>(
     '/locks',
     {
@@ -170,7 +174,7 @@ export async function lockRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
           200: envelopeSchema({
             type: 'object',
             properties: {
-              locks: { type: 'array', items: lockViewSchema },
+              locks: { type: 'array', items: keyStatusSchema },
               nextCursor: { type: ['string', 'null'] },
             },
           }),
@@ -180,15 +184,22 @@ export async function lockRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     async (request) => {
       const principal = principalOf(request);
       const { prefix, limit, cursor } = request.query;
+      const lockDelayMs = ctx.config.lockDelayMs;
       const page = await ctx.store.listLocks({
         workspaceId: principal.workspaceId,
         limit,
+        lockDelayMs,
         ...(prefix ? { prefix } : {}),
         ...(cursor ? { after: decodeCursor(cursor) } : {}),
       });
+      const now = await ctx.store.now();
       return okEnvelope(
         {
-          locks: page.locks.map((l) => lockView(l)),
+          locks: page.locks.map((l) => ({
+            ...lockView(l),
+            state: l.expiresAt.getTime() > now.getTime() ? 'held' : 'lock_delay',
+            availableAt: availableAt(l, lockDelayMs).toISOString(),
+          })),
           nextCursor: page.nextAfter === null ? null : Buffer.from(page.nextAfter, 'utf8').toString('base64url'),
         },
         request.id,

@@ -11,24 +11,49 @@
 export const NOW = `date_trunc('milliseconds', statement_timestamp())`;
 export const CHANNEL = 'stacklock_changes';
 
-const iso = (ts: string) => `to_char(${ts} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-const ms = (param: string) => `(${param}::bigint * interval '1 millisecond')`;
+export const iso = (ts: string) => `to_char(${ts} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+export const ms = (param: string) => `(${param}::bigint * interval '1 millisecond')`;
+
+/**
+ * Whether the line of waiters lets this acquire ($1 workspace, $2 key, $11 waiter id) take an
+ * available key: without a waiter id only when no live waiter exists; with one only when that waiter
+ * is live and no live waiter is ahead of it (lease-store.ts).
+ */
+export const QUEUE_ALLOWS = `(CASE WHEN $11::text IS NULL
+    THEN NOT EXISTS (SELECT 1 FROM lock_waiters q WHERE q.workspace_id = $1 AND q.key = $2 AND q.lease_expires_at > ${NOW})
+    ELSE EXISTS (SELECT 1 FROM lock_waiters me
+                 WHERE me.id = $11 AND me.workspace_id = $1 AND me.key = $2 AND me.lease_expires_at > ${NOW}
+                   AND NOT EXISTS (SELECT 1 FROM lock_waiters q WHERE q.workspace_id = $1 AND q.key = $2
+                                     AND q.lease_expires_at > ${NOW} AND q.seq < me.seq))
+  END)`;
 
 /**
  * SPEC rule 1 for an existing row `l` at time `now`: grantable when expired past its lock-delay
- * ($10 ms), renewable when live and held by the same principal with the same non-empty holderId.
+ * ($10 ms) and `line` allows it (the line of waiters: QUEUE_ALLOWS), renewable when live and held
+ * by the same principal with the same non-empty holderId (a renewal ignores the line).
  */
-export function grantable(l: string, now: string, principal: string, holderId: string): string {
-  return `(${l}.expires_at + ${ms('$10')} <= ${now}
+export function grantable(l: string, now: string, principal: string, holderId: string, line = 'true'): string {
+  return `((${l}.expires_at + ${ms('$10')} <= ${now} AND ${line})
      OR (${l}.expires_at > ${now} AND ${l}.principal = ${principal}
          AND ${l}.holder_id IS NOT NULL AND ${l}.holder_id = ${holderId}))`;
 }
 
 /**
+ * Whether the line lets this acquire through to the insert at all: the line allows it, or it
+ * renews the caller's own live lock. A caller the line holds back never reaches the insert, so a
+ * key whose lock was released after the statement's snapshot cannot go to one not at the head.
+ */
+const ENTRY = `(${QUEUE_ALLOWS}
+     OR EXISTS (SELECT 1 FROM locks x WHERE x.workspace_id = $1 AND x.key = $2 AND x.expires_at > ${NOW}
+                AND x.principal = $4 AND x.holder_id IS NOT NULL AND x.holder_id = $5))`;
+
+/**
  * $1 workspace, $2 key, $3 new grant id, $4 principal, $5 holderId, $6 message, $7 ttl ms,
- * $8 properties, $9 details, $10 lock-delay ms. Returns one row: `held` false with the granted or
- * renewed lock, or `held` true with the lock that blocks the key; or no row when the key changed
- * hands during the statement (the caller reads the blocking lock then).
+ * $8 properties, $9 details, $10 lock-delay ms, $11 waiter id (a grant to it removes it from the
+ * line), $12 whether a refusal writes lock.denied. Returns one row: `held` false with the granted or
+ * renewed lock, or `held` true with the lock that blocks the key; or no row when the line of
+ * waiters held the caller back or the key changed hands during the statement (the caller reads why
+ * then: DENIED_SQL).
  *
  * - A key the statement's snapshot shows blocked (live and someone else's, or in its lock-delay)
  *   is refused from that snapshot, which the statement's time NOW falls in: no row lock, no wait.
@@ -39,8 +64,10 @@ export function grantable(l: string, now: string, principal: string, holderId: s
  *   the snapshot saw. In SET, `l.*` is the old row and `excluded.updated_at` is NOW, so
  *   `l.expires_at > excluded.updated_at` there means "this is a renewal".
  *
- * `condition(row, now, principal, holderId)` is the rule; only the history checker's teeth test
- * passes another (one that always holds).
+ * - A caller the line of waiters holds back (ENTRY) takes no row lock either, and gets no row.
+ *
+ * `condition(row, now, principal, holderId, line)` is the rule; only the history checker's teeth
+ * test passes another (one that always holds).
  */
 export function acquireSql(condition: typeof grantable = grantable): string {
   return `
@@ -50,7 +77,7 @@ WITH t AS (
   SELECT cur.* FROM locks cur, t
   WHERE cur.workspace_id = $1 AND cur.key = $2 AND NOT ${condition('cur', 't.now', '$4::text', '$5::text')}
 ), ws AS (
-  SELECT fence FROM workspaces WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM blocked) FOR NO KEY UPDATE
+  SELECT fence FROM workspaces WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM blocked) AND ${ENTRY} FOR NO KEY UPDATE
 ), up AS (
   INSERT INTO locks AS l (workspace_id, key, id, principal, holder_id, message, token,
                           acquired_at, updated_at, expires_at, properties, details, replaced)
@@ -69,8 +96,10 @@ WITH t AS (
     updated_at  = excluded.updated_at,
     expires_at  = excluded.expires_at,
     details     = excluded.details
-  WHERE ${condition('l', 'excluded.updated_at', 'excluded.principal', 'excluded.holder_id')}
+  WHERE ${condition('l', 'excluded.updated_at', 'excluded.principal', 'excluded.holder_id', QUEUE_ALLOWS)}
   RETURNING l.*
+), dequeue AS (
+  DELETE FROM lock_waiters WHERE $11::text IS NOT NULL AND id = $11 AND EXISTS (SELECT 1 FROM up)
 ), bump AS (
   UPDATE workspaces w SET fence = up.token FROM up WHERE w.id = $1 AND up.id = $3 AND up.token > w.fence
 ), ev AS (
@@ -93,7 +122,7 @@ WITH t AS (
   ORDER BY e.ord
   RETURNING id
 ), denied AS (
-  ${deniedEvent('blocked', '$4', '$5')}
+  ${deniedEvent('blocked', '$4', '$5')} WHERE $12::boolean
 )
 SELECT false AS held, up.*, ids.ids AS event_ids, t.now AS now
 FROM up, t, (SELECT array_agg(id ORDER BY id) AS ids FROM ev) ids
@@ -109,14 +138,30 @@ function deniedEvent(row: string, principal: string, holderId: string): string {
   FROM ${row}`;
 }
 
-/** After a refusal decided by ON CONFLICT: the row that blocks the key, and the lock.denied event. $3 principal, $4 holderId. */
+/**
+ * After a refusal the acquire statement did not explain (the line held the caller back, or the key
+ * changed hands during it): the lock that blocks the key (held, or in its lock-delay), else the
+ * waiters ahead of the caller and whether the caller's waiter ($6) is still in line; and the
+ * lock.denied event when $7 asks for it and something does block.
+ * $3 principal, $4 holderId, $5 lock-delay ms.
+ */
 export const DENIED_SQL = `
 WITH cur AS (
-  SELECT * FROM locks WHERE workspace_id = $1 AND key = $2
+  SELECT * FROM locks WHERE workspace_id = $1 AND key = $2 AND expires_at + ${ms('$5')} > ${NOW}
+), line AS (
+  SELECT (SELECT seq FROM lock_waiters WHERE id = $6::text AND lease_expires_at > ${NOW}) AS me,
+         (SELECT count(*)::int FROM lock_waiters q WHERE q.workspace_id = $1 AND q.key = $2 AND q.lease_expires_at > ${NOW}
+            AND q.seq < coalesce((SELECT seq FROM lock_waiters WHERE id = $6::text), 9223372036854775807)) AS ahead
 ), ev AS (
-  ${deniedEvent('cur', '$3', '$4')}
+  INSERT INTO events (workspace_id, at, action, actor, key, token, details)
+  SELECT $1, ${NOW}, 'lock.denied', $3, $2, cur.token,
+         CASE WHEN cur.key IS NOT NULL
+              THEN jsonb_build_object('holderId', $4::text, 'heldBy', cur.principal, 'heldByHolderId', cur.holder_id)
+              ELSE jsonb_build_object('holderId', $4::text, 'waitersAhead', line.ahead) END
+  FROM line LEFT JOIN cur ON true
+  WHERE $7::boolean AND (cur.key IS NOT NULL OR line.ahead > 0)
 )
-SELECT cur.*, ${NOW} AS now FROM cur`;
+SELECT (SELECT to_jsonb(cur) FROM cur) AS lock, line.me, line.ahead, ${NOW} AS now FROM line`;
 
 const OWN = `(d.principal = $3 AND ($4::text IS NULL OR d.holder_id = $4::text))`;
 
@@ -169,5 +214,5 @@ ORDER BY d.expires_at`;
 
 export const LIST_SQL = `
 SELECT * FROM locks
-WHERE workspace_id = $1 AND key >= $2 AND key < $3 AND key > $4 AND expires_at > ${NOW}
+WHERE workspace_id = $1 AND key >= $2 AND key < $3 AND key > $4 AND expires_at + ${ms('$6')} > ${NOW}
 ORDER BY key LIMIT $5`;

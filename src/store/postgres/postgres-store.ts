@@ -22,6 +22,7 @@ import { PostgresAtmosUploadStore } from './atmos-upload-queries.js';
 import type { DashboardSessionStore } from '../dashboard-session-store.js';
 import { ChangeFeed } from './change-feed.js';
 import { acquireSql, DENIED_SQL, LIST_SQL, LIVE_LOCK_SQL, NOW, REAP_SQL, RELEASE_SQL } from './lock-queries.js';
+import { PostgresLeases } from './lease-queries.js';
 import { applyMigrations } from './migrate.js';
 import { createPool, guarded, queryPrepared, type Prepared } from './pool.js';
 import { PostgresDashboardSessions } from './dashboard-session-queries.js';
@@ -69,18 +70,20 @@ export class PostgresStore implements Store {
   readonly atmos: PostgresAtmosUploadStore;
   /** Dashboard sign-in sessions (a port of its own: see dashboard-session-store.ts). */
   readonly dashboardSessions: DashboardSessionStore;
+  readonly leases: PostgresLeases;
 
   constructor(private readonly options: PostgresStoreOptions) {
     const log = options.log ?? (() => undefined);
     this.pool = createPool(options.connectionString, (error) => log('warn', 'idle database connection failed', error), options.poolSize);
     this.feed = new ChangeFeed(this.pool, options.connectionString, { sweepIntervalMs: options.sweepIntervalMs ?? 5_000, log });
-    // The broken condition still names $10, so the statement keeps its ten parameters.
+    // The broken condition still names $10, so every parameter of the statement keeps a type.
     this.acquireStatement = options.unsafeSkipAcquireCondition
       ? { name: 'stacklock_acquire_unsafe', text: acquireSql(() => '($10::bigint IS NOT NULL)') }
       : { name: 'stacklock_acquire', text: acquireSql() };
     this.access = new PostgresAccessStore(this.pool);
     this.atmos = new PostgresAtmosUploadStore(this.pool);
     this.dashboardSessions = new PostgresDashboardSessions(this.pool);
+    this.leases = new PostgresLeases({ all: (sql, params) => this.all(sql, params), feed: this.feed });
   }
 
   async migrate(): Promise<void> {
@@ -100,12 +103,13 @@ export class PostgresStore implements Store {
   async acquire(input: AcquireInput): Promise<AcquireResult> {
     const id = randomUUID();
     const h = input.holder;
-    // A refusal that ON CONFLICT decided (the key changed hands during the statement) is read back
-    // in a second statement; if the blocking row vanished in between, the key may be free: decide again.
+    // A refusal the statement did not explain (the line of waiters held the caller back, or ON
+    // CONFLICT decided because the key changed hands during it) is read back in a second
+    // statement; if nothing blocks by then, the key may be free: decide again.
     for (let attempt = 0; attempt < 5; attempt++) {
       const row = await this.one<Returned & { held: boolean; now: Date }>(this.acquireStatement, [
         input.workspaceId, input.key, id, h.principal, h.holderId, input.message, input.ttlMs,
-        input.properties ?? null, input.details ?? null, input.lockDelayMs ?? 0,
+        input.properties ?? null, input.details ?? null, input.lockDelayMs ?? 0, input.waiterId ?? null, input.recordDenial !== false,
       ]);
       if (row?.held) return { outcome: 'held', lock: toLock(row), at: row.now };
       if (row) {
@@ -115,8 +119,12 @@ export class PostgresStore implements Store {
         if (kind === 'renewed') return { outcome: 'renewed', lock };
         return { outcome: 'granted', lock, previous: row.replaced ? toReplacedLock(row.replaced) : null };
       }
-      const held = await this.one<LockRow & { now: Date }>(DENIED, [input.workspaceId, input.key, h.principal, h.holderId]);
-      if (held) return { outcome: 'held', lock: toLock(held), at: held.now };
+      const why = await this.one<{ lock: Record<string, unknown> | null; me: number | null; ahead: number; now: Date }>(DENIED, [
+        input.workspaceId, input.key, h.principal, h.holderId, input.lockDelayMs ?? 0, input.waiterId ?? null, input.recordDenial !== false,
+      ]);
+      if (why?.lock) return { outcome: 'held', lock: toReplacedLock(why.lock), at: why.now };
+      if (why && input.waiterId && why.me === null) return { outcome: 'not_in_line', lock: null };
+      if (why && why.ahead > 0) return { outcome: 'queued', lock: null, ahead: why.ahead };
       if (!(await this.getWorkspace(input.workspaceId))) throw new DomainError('NotFound', 'no such workspace');
     }
     throw new DomainError('Unavailable', `'${input.key}' changed hands too often to decide; retry`);
@@ -143,7 +151,7 @@ export class PostgresStore implements Store {
 
   async listLocks(q: ListLocksQuery): Promise<ListLocksPage> {
     const prefix = q.prefix ?? '';
-    const rows = await this.all<LockRow>(LIST, [q.workspaceId, prefix, prefix + TOP, q.after ?? '', q.limit + 1]);
+    const rows = await this.all<LockRow>(LIST, [q.workspaceId, prefix, prefix + TOP, q.after ?? '', q.limit + 1, q.lockDelayMs ?? 0]);
     const more = rows.length > q.limit;
     const locks = rows.slice(0, q.limit).map(toLock);
     return { locks, nextAfter: more ? (locks[locks.length - 1]?.key ?? null) : null };

@@ -27,6 +27,7 @@ import { SqliteAtmosUploadStore } from './atmos-upload-queries.js';
 import type { DashboardSessionStore } from '../dashboard-session-store.js';
 import type { CommitStats, CommitStatsSource } from '../commit-stats.js';
 import { GroupCommitter } from './group-commit.js';
+import { QUEUE_ALLOWS, SqliteLeases } from './lease-queries.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { SqliteDashboardSessions } from './dashboard-session-queries.js';
 import { type EventRow, type LockRow, type TokenRow, type WorkspaceRow, toEvent, toLock, toToken, toWorkspace } from './rows.js';
@@ -57,6 +58,7 @@ export class SqliteStore implements Store, CommitStatsSource {
   readonly atmos: SqliteAtmosUploadStore;
   /** Dashboard sign-in sessions (a port of its own: see dashboard-session-store.ts). */
   readonly dashboardSessions: DashboardSessionStore;
+  readonly leases: SqliteLeases;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -75,6 +77,7 @@ export class SqliteStore implements Store, CommitStatsSource {
     const context = { db: this.db, writes: this.writes, clock: this.clock, event: (now: number, e: NewAuditEvent) => this.event(now, e) };
     this.access = new SqliteAccessStore(context);
     this.atmos = new SqliteAtmosUploadStore(context);
+    this.leases = new SqliteLeases({ ...context, notify: (change) => this.notify(change) });
   }
 
   async migrate(): Promise<void> {
@@ -109,14 +112,20 @@ export class SqliteStore implements Store, CommitStatsSource {
       ),
       // The acquire rule (SPEC 1) decided in one statement: insert when free; overwrite an
       // expired row (past its lock-delay) with a new grant; extend a live one only for the same
-      // principal with the same non-empty holderId. In SET, `locks.*` is the old row, so
-      // `locks.expires_at > @now` there means "this is a renewal".
+      // principal with the same non-empty holderId. An available key goes only to the head of its
+      // line of waiters (QUEUE_ALLOWS); a renewal ignores the line. The SELECT's WHERE lets a row
+      // through to ON CONFLICT only when the line allows it or it renews (the same rule as
+      // PostgreSQL's, where it matters: see ENTRY in postgres/lock-queries.ts). In SET,
+      // `locks.*` is the old row, so `locks.expires_at > @now` there means "this is a renewal".
       acquire: db.prepare<Record<string, unknown>, LockRow>(`
         INSERT INTO locks (workspace_id, key, id, principal, holder_id, message, token,
                            acquired_at, updated_at, expires_at, properties, details)
-        VALUES (@ws, @key, @id, @principal, @holderId, @message,
-                (SELECT fence + 1 FROM workspaces WHERE id = @ws),
-                @now, @now, @expiresAt, @properties, @details)
+        SELECT @ws, @key, @id, @principal, @holderId, @message,
+               (SELECT fence + 1 FROM workspaces WHERE id = @ws),
+               @now, @now, @expiresAt, @properties, @details
+        WHERE ${QUEUE_ALLOWS}
+           OR EXISTS (SELECT 1 FROM locks x WHERE x.workspace_id = @ws AND x.key = @key AND x.expires_at > @now
+                      AND x.principal = @principal AND x.holder_id IS NOT NULL AND x.holder_id = @holderId)
         ON CONFLICT (workspace_id, key) DO UPDATE SET
           id          = CASE WHEN locks.expires_at > @now THEN locks.id ELSE excluded.id END,
           token       = CASE WHEN locks.expires_at > @now THEN locks.token ELSE excluded.token END,
@@ -129,10 +138,15 @@ export class SqliteStore implements Store, CommitStatsSource {
           updated_at  = excluded.updated_at,
           expires_at  = excluded.expires_at,
           details     = excluded.details
-        WHERE locks.expires_at + @delay <= @now
+        WHERE (locks.expires_at + @delay <= @now AND ${QUEUE_ALLOWS})
            OR (locks.expires_at > @now AND locks.principal = @principal
                AND locks.holder_id IS NOT NULL AND locks.holder_id = @holderId)
         RETURNING *`),
+      waiterAhead: db.prepare<Record<string, unknown>, { me: number | null; ahead: number }>(`
+        SELECT (SELECT seq FROM lock_waiters WHERE id = @waiterId AND lease_expires_at > @now) AS me,
+               (SELECT count(*) FROM lock_waiters q WHERE q.workspace_id = @ws AND q.key = @key AND q.lease_expires_at > @now
+                  AND q.seq < coalesce((SELECT seq FROM lock_waiters WHERE id = @waiterId), 9223372036854775807)) AS ahead`),
+      leaveLine: db.prepare<[string]>('DELETE FROM lock_waiters WHERE id = ?'),
       bumpFence: db.prepare<{ token: number; ws: string }>('UPDATE workspaces SET fence = @token WHERE id = @ws AND fence < @token'),
       // Release (SPEC 2) in one statement: the holder's own live lock, or anyone's with a permitted force.
       release: db.prepare<Record<string, unknown>, LockRow>(`
@@ -146,7 +160,7 @@ export class SqliteStore implements Store, CommitStatsSource {
         RETURNING *`),
       list: db.prepare<Record<string, unknown>, LockRow>(`
         SELECT * FROM locks
-        WHERE workspace_id = @ws AND key >= @from AND key < @to AND key > @after AND expires_at > @now
+        WHERE workspace_id = @ws AND key >= @from AND key < @to AND key > @after AND expires_at + @delay > @now
         ORDER BY key LIMIT @limit`),
       insertEvent: db.prepare<Record<string, unknown>>(
         'INSERT INTO events (workspace_id, at, action, actor, key, token, details) VALUES (@ws, @at, @action, @actor, @key, @token, @details)',
@@ -186,10 +200,12 @@ export class SqliteStore implements Store, CommitStatsSource {
   }
 
   acquire(input: AcquireInput): Promise<AcquireResult> {
-    return this.writes.run(() => {
+    return this.writes.run((): AcquireResult => {
       const now = this.clock.now().getTime();
       const previousRow = this.stmt.getAny.get(input.workspaceId, input.key);
       const id = randomUUID();
+      const waiterId = input.waiterId ?? null;
+      const delay = input.lockDelayMs ?? 0;
       const row = this.stmt.acquire.get({
         ws: input.workspaceId,
         key: input.key,
@@ -201,15 +217,12 @@ export class SqliteStore implements Store, CommitStatsSource {
         expiresAt: now + input.ttlMs,
         properties: input.properties ? JSON.stringify(input.properties) : null,
         details: input.details ? JSON.stringify(input.details) : null,
-        delay: input.lockDelayMs ?? 0,
+        delay,
+        waiterId,
       });
       const previous = previousRow ? toLock(previousRow) : null;
-      if (!row) {
-        const lock = previous as Lock; // refused: a row exists and blocks the key
-        this.event(now, { workspaceId: input.workspaceId, action: 'lock.denied', actor: input.holder.principal, key: input.key,
-          token: lock.token, details: { holderId: input.holder.holderId, heldBy: lock.holder.principal, heldByHolderId: lock.holder.holderId } });
-        return { outcome: 'held', lock, at: new Date(now) } as const;
-      }
+      if (!row) return this.refused(input, previous, now, delay);
+      if (waiterId) this.stmt.leaveLine.run(waiterId);
       const lock = toLock(row);
       if (row.id !== id) {
         this.event(now, { workspaceId: input.workspaceId, action: 'lock.renewed', actor: input.holder.principal, key: input.key,
@@ -229,6 +242,29 @@ export class SqliteStore implements Store, CommitStatsSource {
       this.notify({ workspaceId: input.workspaceId, key: input.key, kind: 'granted', token: lock.token });
       return { outcome: 'granted', lock, previous } as const;
     });
+  }
+
+  /** Why an acquire was refused: a lock blocks the key (held, or in its lock-delay), or the line does. */
+  private refused(input: AcquireInput, previous: Lock | null, now: number, delay: number): AcquireResult {
+    const blocking = previous && previous.expiresAt.getTime() + delay > now ? previous : null;
+    let result: AcquireResult;
+    if (blocking) {
+      result = { outcome: 'held', lock: blocking, at: new Date(now) };
+    } else {
+      const line = this.stmt.waiterAhead.get({ ws: input.workspaceId, key: input.key, now, waiterId: input.waiterId ?? null }) as {
+        me: number | null;
+        ahead: number;
+      };
+      result = input.waiterId && line.me === null ? { outcome: 'not_in_line', lock: null } : { outcome: 'queued', lock: null, ahead: line.ahead };
+    }
+    if (input.recordDenial !== false) {
+      this.event(now, { workspaceId: input.workspaceId, action: 'lock.denied', actor: input.holder.principal, key: input.key,
+        token: blocking?.token ?? null,
+        details: blocking
+          ? { holderId: input.holder.holderId, heldBy: blocking.holder.principal, heldByHolderId: blocking.holder.holderId }
+          : { holderId: input.holder.holderId, waitersAhead: result.outcome === 'queued' ? result.ahead : null } });
+    }
+    return result;
   }
 
   release(input: ReleaseInput): Promise<ReleaseResult> {
@@ -280,6 +316,7 @@ export class SqliteStore implements Store, CommitStatsSource {
       to: prefix + TOP,
       after: q.after ?? '',
       now: this.clock.now().getTime(),
+      delay: q.lockDelayMs ?? 0,
       limit: q.limit + 1,
     });
     const more = rows.length > q.limit;

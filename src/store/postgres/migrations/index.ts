@@ -1,7 +1,8 @@
 import { sql as core } from './0001-core.js';
 import { sql as access } from './0002-access.js';
-import { sql as atmosUploads } from './0012-atmos-uploads.js';
+import { sql as lease } from './0003-lease.js';
 import { sql as dashboardSessions } from './0005-dashboard-sessions.js';
+import { sql as atmosUploads } from './0012-atmos-uploads.js';
 
 /**
  * Append-only: never edit a migration that has shipped; add the next number. Versions mirror
@@ -10,6 +11,7 @@ import { sql as dashboardSessions } from './0005-dashboard-sessions.js';
 export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name: string; readonly sql: string }> = [
   { version: 1, name: 'core', sql: core },
   { version: 2, name: 'access', sql: access },
+  { version: 3, name: 'lease', sql: lease },
   { version: 5, name: 'dashboard-sessions', sql: dashboardSessions },
   { version: 12, name: 'atmos-uploads', sql: atmosUploads },
 ];
