@@ -82,6 +82,8 @@ export class FairWait {
         const result = await this.store.acquire({ ...input, waiterId: waiter.id, recordDenial: false });
         if (result.outcome === 'granted' || result.outcome === 'renewed') {
           granted = true;
+          // Let a close that already arrived be read before answering (one turn of the event loop).
+          if (signal && !signal.aborted) await new Promise((resolve) => setImmediate(resolve));
           if (signal?.aborted && result.outcome === 'granted') {
             // The client left while its grant was being committed: nobody will use it, so free it
             // at once rather than blocking the key until its TTL runs out.

@@ -6,7 +6,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  */
 export function disconnectSignal(request: FastifyRequest, reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
-  request.raw.socket?.setKeepAlive(true, 15_000);
+  const socket = request.raw.socket as { setKeepAlive?: (enable: boolean, delayMs: number) => void } | undefined;
+  socket?.setKeepAlive?.(true, 15_000); // absent on inject()'s fake socket
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort();
   });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Holder, Lock } from '../../src/core/types.js';
 import { type AcquireInput, decided, type LockChange, type LockStore } from '../../src/store/lock-store.js';
+import type { Store } from '../../src/store/store.js';
 
 /**
  * What a backend gives the suite. Every backend runs on its real clock here (SQLite's system clock,
@@ -10,9 +11,9 @@ import { type AcquireInput, decided, type LockChange, type LockStore } from '../
  */
 export interface BackendHarness {
   /** A migrated store on a fresh database. */
-  open(): Promise<LockStore>;
+  open(): Promise<Store>;
   /** Another store on the same database: a restart of the same process, or a second replica. */
-  reopen(): Promise<LockStore>;
+  reopen(): Promise<Store>;
   cleanup(): Promise<void>;
 }
 
@@ -21,7 +22,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const h = (principal: string, holderId: string | null = null): Holder => ({ principal, holderId });
 
 /** Waits until the store's own clock has passed `lock`'s expiry. */
-async function waitUntilExpired(store: LockStore, lock: Lock): Promise<void> {
+export async function waitUntilExpired(store: LockStore, lock: Lock): Promise<void> {
   for (;;) {
     const now = await store.now();
     if (now.getTime() >= lock.expiresAt.getTime()) return;
@@ -34,7 +35,7 @@ const bytewise = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8')
 
 export function lockStoreConformance(name: string, harness: BackendHarness): void {
   describe(`LockStore conformance: ${name}`, () => {
-    let store: LockStore;
+    let store: Store;
     let ws: string;
 
     beforeAll(async () => {
@@ -388,7 +389,7 @@ export function lockStoreConformance(name: string, harness: BackendHarness): voi
   });
 }
 
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
