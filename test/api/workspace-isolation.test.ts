@@ -53,6 +53,11 @@ const CASES: Record<string, Case> = {
   'GET /api/v1/locks/{*}': async (t, { adminB }) => {
     expect((await t.call({ method: 'GET', url: `/api/v1/locks/${enc}`, token: adminB })).statusCode).toBe(404);
   },
+  'POST /api/v1/locks/renew': async (t, { adminB }) => {
+    // A's fencing token names A's grant only in A: in B it renews nothing.
+    const r = await t.call({ method: 'POST', url: '/api/v1/locks/renew', token: adminB, payload: { key: KEY, token: 1, ttlMs: 60_000 } });
+    expect(r.json()).toMatchObject({ errorTag: 'LockLost', context: { lock: null } });
+  },
   'DELETE /api/v1/locks': async (t, { adminB }) => {
     // B's admin may force in B: A's lock is still out of its reach.
     const r = await t.call({ method: 'DELETE', url: '/api/v1/locks', token: adminB, payload: { key: KEY, force: true } });
