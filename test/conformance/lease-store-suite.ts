@@ -95,7 +95,8 @@ export function leaseStoreConformance(name: string, harness: BackendHarness): vo
 
       it('stops counting a waiter whose lease lapsed (its server died), and purges it', async () => {
         await fresh();
-        const dead = await join('k', h('token:ci', 'dead'), 200);
+        // Long enough that a loaded machine still reaches the first checks within it.
+        const dead = await join('k', h('token:ci', 'dead'), 2_000);
         const alive = await join('k', h('token:ci', 'alive'));
         expect(await store.leases.refresh(alive.id, LEASE)).toBe(true);
         expect((await acquire('k', h('token:ci', 'alive'), { waiterId: alive.id })).outcome).toBe('queued');
@@ -110,9 +111,9 @@ export function leaseStoreConformance(name: string, harness: BackendHarness): vo
 
       it('keeps a refreshed waiter in line past its first lease', async () => {
         await fresh();
-        const w = await join('k', h('token:ci', 'w'), 300);
-        await sleep(150);
-        expect(await store.leases.refresh(w.id, 1000)).toBe(true);
+        const w = await join('k', h('token:ci', 'w'), 1_500);
+        await sleep(300);
+        expect(await store.leases.refresh(w.id, 5_000)).toBe(true);
         await waitUntil(store, w.leaseExpiresAt);
         expect(await line('k')).toEqual(['w']);
       });

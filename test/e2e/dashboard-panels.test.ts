@@ -2,6 +2,7 @@ import type { Browser, BrowserContext, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/app.js';
 import { apiAs, chromiumAvailable, launchChromium, openSignedIn, pageProblems } from '../support/browser.js';
+import { openCall, until } from '../support/http-waiter.js';
 import { type ServerProcess, startServerProcess } from '../support/processes.js';
 
 declare const window: { injected?: number };
@@ -9,9 +10,9 @@ declare const document: { createElement(t: string): { textContent: string }; bod
 
 /**
  * The panels that appear only when the server has their data: dispatches (issue 6) and the
- * waiting queue of a key (issue 5). Until those routes and fields are on main, the browser's
- * requests for them are answered here through Playwright's request routing, with the shapes of
- * those issues' API views; everything else is the real server.
+ * waiting queue of a key (issue 5). Until the dispatch routes exist, the browser's requests for
+ * them are answered here through Playwright's request routing, with the shapes the issue
+ * describes; everything else, the waiting queue included, is the real server.
  */
 describe.skipIf(!chromiumAvailable())('dashboard panels that follow the server’s data, in Chromium', { timeout: 120_000 }, () => {
   let server: ServerProcess;
@@ -75,30 +76,34 @@ describe.skipIf(!chromiumAvailable())('dashboard panels that follow the server�
     await context.close();
   });
 
-  it('shows the queue behind a lock when the server reports one, and none when it does not', async () => {
+  it('shows the real queue of waiters behind a lock, and says when nobody waits', async () => {
     const key = 'acme/infra/prod/queue';
     expect((await apiAs(server.url, server.adminToken, 'POST', '/api/v1/locks', { key, ttlMs: 600_000, message: 'applying', holderId: 'run-1' })).status).toBe(201);
     const page = await openSignedIn(browser, server.url, server.adminToken);
     const row = page.locator(`tr[data-key="${key}"]`);
     await row.getByRole('button', { name: 'Details' }).click();
     await page.getByText('History of this key').waitFor();
-    expect(await page.getByRole('heading', { name: /^Waiting/ }).count()).toBe(0);
+    await page.getByRole('heading', { name: 'Waiting (0)' }).waitFor();
+    expect(await page.getByText('Nobody is waiting.').count()).toBe(1);
     await row.getByRole('button', { name: 'Hide' }).click();
 
-    await page.route(`**/api/v1/locks/${encodeURIComponent(key)}`, async (route: Route) => {
-      const real = (await (await route.fetch()).json()) as { data: Record<string, unknown> };
-      await route.fulfill(envelope({ ...real.data, state: 'held', availableAt: real.data.expiresAt, queue: [
-        { position: 1, holder: { principal: 'token:deployer', holderId: 'acme/infra/actions/runs/77/attempts/1/apply' }, message: 'next apply',
-          since: new Date(Date.now() - 90_000).toISOString() },
-        { position: 2, holder: { principal: 'repo:acme/infra', holderId: null }, message: '', since: new Date(Date.now() - 30_000).toISOString() },
-      ] }));
-    });
-    await row.getByRole('button', { name: 'Details' }).click();
-    await page.getByRole('heading', { name: 'Waiting (2)' }).waitFor();
-    const queue = await page.locator('ol.queue').innerText();
-    expect(queue).toMatch(/token:deployer.*runs\/77.*“next apply”.*waiting \d+m \d+s ago/s);
-    expect(queue).toContain('repo:acme/infra');
-    expect(pageProblems(page)).toEqual([]);
+    // Two real waiters (requests held open by the server), in this order.
+    const waiters = [];
+    for (const [holderId, message] of [['acme/infra/actions/runs/77/attempts/1/apply', 'next apply'], ['run-3', '']] as const) {
+      const w = openCall(server.url, server.adminToken, 'POST', '/api/v1/locks', { key, ttlMs: 600_000, holderId, message, waitMs: 300_000 });
+      w.response.catch(() => undefined);
+      waiters.push(w);
+      await until(async () => JSON.stringify((await apiAs(server.url, server.adminToken, 'GET', `/api/v1/locks/${encodeURIComponent(key)}`)).body).includes(holderId));
+    }
+    try {
+      await row.getByRole('button', { name: 'Details' }).click();
+      await page.getByRole('heading', { name: 'Waiting (2)' }).waitFor();
+      const queue = await page.locator('ol.queue').innerText();
+      expect(queue).toMatch(/^token:admin acme\/infra\/actions\/runs\/77\/attempts\/1\/apply.*“next apply”.*waiting .+\ntoken:admin run-3.* waiting /);
+      expect(pageProblems(page)).toEqual([]);
+    } finally {
+      for (const w of waiters) w.disconnect();
+    }
   });
 
   it('runs under a Content-Security-Policy that blocks an injected inline script', async () => {
