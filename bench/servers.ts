@@ -61,9 +61,14 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A value from the server's Prometheus text (process and Node defaults come from prom-client). */
-export async function metricValue(url: string, name: string): Promise<number> {
+/**
+ * A value from the server's Prometheus text (process and Node defaults come from prom-client);
+ * with `labels`, the series whose labels include each of them (`method="GET"`).
+ */
+export async function metricValue(url: string, name: string, labels: string[] = []): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  const line = text
+    .split('\n')
+    .find((l) => (l.startsWith(`${name} `) || l.startsWith(`${name}{`)) && labels.every((label) => l.includes(label)));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }
