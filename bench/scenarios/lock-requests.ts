@@ -20,21 +20,28 @@ interface KeyContext {
 const releasePath = (ctx: KeyContext) =>
   `/api/v1/locks/${encodeURIComponent(ctx.key as string)}?holderId=${encodeURIComponent(ctx.holderId as string)}`;
 
+/** POST /api/v1/locks for the key and holderId `choose` puts in the connection's context. */
+function acquireStep(choose: (ctx: KeyContext) => void): Request {
+  return {
+    method: 'POST',
+    path: '/api/v1/locks',
+    headers: json,
+    setupRequest: (req, context) => {
+      const ctx = context as KeyContext;
+      choose(ctx);
+      return { ...req, body: JSON.stringify({ key: ctx.key, ttlMs: 600_000, message: 'bench', holderId: ctx.holderId }) };
+    },
+  };
+}
+
 /** Lock a key no one else uses, then unlock it: two operations, each one durable write. */
 export function lockUnlockDistinct(run: string): Request[] {
   let n = 0;
   return [
-    {
-      method: 'POST',
-      path: '/api/v1/locks',
-      headers: json,
-      setupRequest: (req, context) => {
-        const ctx = context as KeyContext;
-        ctx.key = `bench/${run}/${n++}`;
-        ctx.holderId = ctx.key;
-        return { ...req, body: JSON.stringify({ key: ctx.key, ttlMs: 600_000, message: 'bench', holderId: ctx.holderId }) };
-      },
-    },
+    acquireStep((ctx) => {
+      ctx.key = `bench/${run}/${n++}`;
+      ctx.holderId = ctx.key;
+    }),
     { method: 'DELETE', setupRequest: (req, context) => ({ ...req, path: releasePath(context as KeyContext) }) },
   ];
 }
@@ -72,15 +79,10 @@ export function contention(run: string, keys: number, counts: ContentionCounts):
   const tokens = new Set<number>();
   return [
     {
-      method: 'POST',
-      path: '/api/v1/locks',
-      headers: json,
-      setupRequest: (req, context) => {
-        const ctx = context as KeyContext;
+      ...acquireStep((ctx) => {
         ctx.key = `contended/${run}/${Math.floor(Math.random() * keys)}`;
         ctx.holderId = `holder-${n++}`;
-        return { ...req, body: JSON.stringify({ key: ctx.key, ttlMs: 600_000, message: 'bench', holderId: ctx.holderId }) };
-      },
+      }),
       onResponse: (status, body, context) => {
         (context as KeyContext).status = status;
         if (status === 409) counts.refusals++;
