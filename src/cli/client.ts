@@ -1,17 +1,35 @@
 import { readFileSync } from 'node:fs';
+import { Agent, fetch, type Response } from 'undici';
 import { adminTokenPath } from '../auth/bootstrap.js';
 import { CliError, EXIT, fromEnvelope } from './errors.js';
+import { githubOidcLogin, type OidcLoginOptions } from './github-oidc-login.js';
 
 export interface ClientOptions {
   readonly url: string;
   readonly token: string | null;
+  /**
+   * Logs in for a token when there is none, and again when the server answers 401 (a session
+   * that expired during a long run): the GitHub Actions OIDC exchange.
+   */
+  readonly login?: () => Promise<string>;
 }
 
 export interface GlobalFlags {
   url?: string;
   token?: string;
   dataDir?: string;
+  githubOidc?: boolean;
+  oidcWorkspace?: string;
+  oidcAudience?: string;
 }
+
+export interface RequestOptions {
+  readonly signal?: AbortSignal;
+  /** How long the server may take to answer (a wait in line): longer than the default 5 minutes. */
+  readonly answerWithinMs?: number;
+}
+
+const TRUE = new Set(['1', 'true', 'yes']);
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
@@ -29,6 +47,14 @@ export function resolveClientOptions(flags: GlobalFlags, env: NodeJS.ProcessEnv 
   }
   const explicit = flags.token ?? env.STACKLOCK_TOKEN;
   if (explicit) return { url, token: explicit.trim() };
+  if (flags.githubOidc || TRUE.has((env.STACKLOCK_GITHUB_OIDC ?? '').toLowerCase())) {
+    const login: OidcLoginOptions = {
+      url,
+      workspace: flags.oidcWorkspace ?? env.STACKLOCK_WORKSPACE ?? 'default',
+      audience: flags.oidcAudience ?? env.STACKLOCK_OIDC_AUDIENCE ?? 'atmos-pro.com',
+    };
+    return { url, token: null, login: () => githubOidcLogin(login, env) };
+  }
   if (LOOPBACK.has(parsed.hostname)) {
     const path = adminTokenPath(flags.dataDir ?? env.STACKLOCK_DATA_DIR ?? './data');
     try {
@@ -46,19 +72,40 @@ export interface ApiResult<T> {
 }
 
 export class ApiClient {
-  constructor(private readonly options: ClientOptions) {}
+  private token: string | null;
 
-  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<ApiResult<T>> {
+  constructor(private readonly options: ClientOptions) {
+    this.token = options.token;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<ApiResult<T>> {
+    if (this.token === null && this.options.login) this.token = await this.options.login();
+    try {
+      return await this.once<T>(method, path, body, options);
+    } catch (error) {
+      if (!(error instanceof CliError && error.tag === 'Unauthorized' && this.options.login)) throw error;
+      this.token = await this.options.login();
+      return this.once<T>(method, path, body, options);
+    }
+  }
+
+  private async once<T>(method: string, path: string, body: unknown, options: RequestOptions): Promise<ApiResult<T>> {
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'stacklock-cli' };
-    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
+    // Node's fetch gives up on an answer after 5 minutes; a wait in line may be far longer.
+    const dispatcher =
+      options.answerWithinMs !== undefined
+        ? new Agent({ headersTimeout: options.answerWithinMs, bodyTimeout: options.answerWithinMs })
+        : undefined;
     let response: Response;
     try {
       response = await fetch(this.options.url + path, {
         method,
         headers,
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        ...(signal ? { signal } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(dispatcher ? { dispatcher } : {}),
       });
     } catch (error) {
       if ((error as Error).name === 'AbortError') throw error;
@@ -68,7 +115,12 @@ export class ApiClient {
         EXIT.unavailable,
       );
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } finally {
+      void dispatcher?.close();
+    }
     let envelope: { success?: unknown; data?: unknown; errorTag?: unknown; errorMessage?: unknown; context?: unknown };
     try {
       envelope = JSON.parse(text);

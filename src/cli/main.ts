@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { DomainError, ERRORS } from '../core/errors.js';
 import { registerList } from './commands/list.js';
 import { registerRepo } from './commands/repo.js';
+import { registerRun } from './commands/run.js';
 import { registerLock } from './commands/lock.js';
 import { registerServer } from './commands/server.js';
 import { registerStatus } from './commands/status.js';
@@ -17,12 +18,16 @@ const program = new Command('stacklock')
   .option('--url <url>', 'server address (env STACKLOCK_URL)')
   .option('--token <token>', 'API token (env STACKLOCK_TOKEN)')
   .option('--data-dir <dir>', 'where a local server keeps its admin token (env STACKLOCK_DATA_DIR)')
+  .option('--github-oidc', 'in GitHub Actions, log in as the repository with the job\'s OIDC token (env STACKLOCK_GITHUB_OIDC=true)')
+  .option('--oidc-workspace <workspace>', 'with --github-oidc: the workspace to log in to (env STACKLOCK_WORKSPACE, default "default")')
+  .option('--oidc-audience <audience>', 'with --github-oidc: the token audience the server expects (env STACKLOCK_OIDC_AUDIENCE, default atmos-pro.com)')
   .addHelpText('after', EXIT_CODES_HELP)
   .showHelpAfterError('(run stacklock --help for usage)')
   .exitOverride();
 
 registerServer(program);
 registerLock(program);
+registerRun(program);
 registerUnlock(program);
 registerStatus(program);
 registerList(program);

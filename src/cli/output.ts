@@ -1,4 +1,3 @@
-import type { LockView } from '../core/lock-view.js';
 import { formatDuration } from '../core/duration.js';
 
 /** A plain text table: columns padded to their widest cell. */
@@ -12,7 +11,7 @@ export function table(headers: string[], rows: string[][]): string {
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-export function holderText(lock: Pick<LockView, 'holder'>): string {
+export function holderText(lock: { holder: { principal: string; holderId: string | null } }): string {
   return lock.holder.holderId ? `${lock.holder.principal} (${lock.holder.holderId})` : lock.holder.principal;
 }
 

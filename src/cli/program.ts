@@ -5,13 +5,17 @@ export const EXIT_CODES_HELP = `
 Exit codes:
   0  done (unlocking a key that is not locked only warns)
   2  bad usage or input
-  3  the lock is held by someone else (stderr says who, their message, and when it expires)
+  3  the lock is held by someone else (stderr says who, their message, and when it expires),
+     or, for run, the lease was lost while the command ran (run otherwise exits with its command's code)
   4  not permitted (missing or invalid token, or a missing permission)
   5  server unreachable or failing
 
 Environment:
-  STACKLOCK_URL    server address (default http://127.0.0.1:8080)
-  STACKLOCK_TOKEN  API token (default: the local server's <data dir>/admin-token)
+  STACKLOCK_URL          server address (default http://127.0.0.1:8080)
+  STACKLOCK_TOKEN        API token (default: the local server's <data dir>/admin-token)
+  STACKLOCK_GITHUB_OIDC  true: in GitHub Actions, log in as the repository with the job's OIDC token
+                         (needs permissions: id-token: write); STACKLOCK_WORKSPACE and
+                         STACKLOCK_OIDC_AUDIENCE say where and for which audience
 `;
 
 /** The client for a command, built from the program's global flags and the environment. */

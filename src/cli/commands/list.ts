@@ -17,14 +17,14 @@ export function registerList(program: Command): void {
     .option('--json', 'print a JSON array')
     .action(async (opts: { prefix?: string; limit?: number; json?: boolean }, cmd: Command) => {
       const client = clientFor(cmd);
-      const locks: LockView[] = [];
+      const locks: ListedLock[] = [];
       let cursor: string | null = null;
       do {
         const want = Math.min(1000, opts.limit ? opts.limit - locks.length : 1000);
         const q = new URLSearchParams({ limit: String(want) });
         if (opts.prefix) q.set('prefix', opts.prefix);
         if (cursor) q.set('cursor', cursor);
-        const { data }: { data: { locks: LockView[]; nextCursor: string | null } } = await client.request('GET', `/api/v1/locks?${q}`);
+        const { data }: { data: { locks: ListedLock[]; nextCursor: string | null } } = await client.request('GET', `/api/v1/locks?${q}`);
         locks.push(...data.locks);
         cursor = data.nextCursor;
       } while (cursor && (!opts.limit || locks.length < opts.limit));
@@ -37,8 +37,15 @@ export function registerList(program: Command): void {
       process.stdout.write(
         table(
           ['KEY', 'HOLDER', 'TOKEN', 'EXPIRES', 'MESSAGE'],
-          locks.map((l) => [l.key, truncate(holderText(l), 60), String(l.token), remaining(l.expiresAt, now), truncate(l.message, 60)]),
+          locks.map((l) => [l.key, truncate(holderText(l), 60), String(l.token), expiryText(l, now), truncate(l.message, 60)]),
         ) + '\n',
       );
     });
+}
+
+type ListedLock = LockView & { state?: 'held' | 'lock_delay'; availableAt?: string };
+
+/** When it expires, or, for an expired lock still in its lock-delay, until when it blocks the key. */
+function expiryText(l: ListedLock, now: number): string {
+  return l.state === 'lock_delay' && l.availableAt ? `lock-delay until ${l.availableAt}` : remaining(l.expiresAt, now);
 }

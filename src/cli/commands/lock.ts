@@ -1,20 +1,26 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
 import { DomainError } from '../../core/errors.js';
-import type { LockView } from '../../core/lock-view.js';
-import { ApiClient } from '../client.js';
+import { acquireLock } from '../acquire.js';
+import type { ApiClient } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import { defaultHolderId } from '../holder-id.js';
 import { holderText, printJson, remaining } from '../output.js';
 import { clientFor } from '../program.js';
 
-export function ttlOption(value: string): number {
-  try {
-    return parseDuration(value, 'TTL');
-  } catch (e) {
-    throw new CliError(e instanceof DomainError ? e.message : String(e), EXIT.usage);
-  }
+/** A commander parser for a duration flag: a bad value is bad usage (exit 2). */
+export function durationOption(what: string): (value: string) => number {
+  return (value) => {
+    try {
+      return parseDuration(value, what);
+    } catch (e) {
+      throw new CliError(e instanceof DomainError ? e.message : String(e), EXIT.usage);
+    }
+  };
 }
+
+export const ttlOption = durationOption('TTL');
+export const waitOption = durationOption('wait');
 
 export function registerLock(program: Command): void {
   program
@@ -23,14 +29,17 @@ export function registerLock(program: Command): void {
     .requiredOption('--ttl <ttl>', 'how long the lock lives: milliseconds (30000) or 90s, 15m, 2h', ttlOption)
     .option('--message <message>', 'shown to anyone the lock blocks', '')
     .option('--holder-id <id>', 'who holds it; the same id renews the lock instead of being refused (default: this CI job, or this process)')
+    .option('--wait <duration>', 'when held, wait in line up to this long (first come, first served), printing who holds it and your place', waitOption)
     .option('--json', 'print the lock as JSON')
-    .action(async (key: string, opts: { ttl: number; message: string; holderId?: string; json?: boolean }, cmd: Command) => {
+    .action(async (key: string, opts: { ttl: number; message: string; holderId?: string; wait?: number; json?: boolean }, cmd: Command) => {
       const client: ApiClient = clientFor(cmd);
-      const { status, data } = await client.request<LockView>('POST', '/api/v1/locks', {
+      const { status, data } = await acquireLock(client, {
         key,
         ttlMs: opts.ttl,
         message: opts.message,
         holderId: opts.holderId ?? defaultHolderId(),
+        waitMs: opts.wait ?? 0,
+        progress: (line) => process.stderr.write(`${line}\n`),
       });
       if (opts.json) return printJson(data);
       const verb = status === 201 ? 'Locked' : 'Renewed';
