@@ -2,7 +2,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decided, type LockChange } from '../../src/store/lock-store.js';
 import { MIGRATIONS } from '../../src/store/postgres/migrations/index.js';
+import { buildConfig } from '../../src/config.js';
+import { createStore, UNSAFE_SKIP_ACQUIRE_CONDITION } from '../../src/main.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { tempDir } from '../support/app.js';
 import { freePort } from '../support/embedded-postgres.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
@@ -84,6 +87,49 @@ describe('PostgresStore', () => {
       expect(cmp.rows[0].bytewise).toBe(true);
     } finally {
       await store.close();
+    }
+  });
+
+  it('ignores the history checker’s unsafe switch unless NODE_ENV=test, and obeys it then', async () => {
+    const config = buildConfig({ databaseUrl: db.url, dataDir: tempDir() }, {});
+    const holder = (holderId: string) => ({ principal: 'token:ci', holderId });
+    for (const [nodeEnv, secondOutcome] of [['production', 'held'], ['test', 'renewed']] as const) {
+      const store = await createStore(config, { NODE_ENV: nodeEnv, [UNSAFE_SKIP_ACQUIRE_CONDITION]: '1' });
+      try {
+        const ws = (await store.ensureWorkspace(`switch-${nodeEnv}`)).id;
+        await store.acquire({ workspaceId: ws, key: 'k', ttlMs: 60_000, message: '', holder: holder('a') });
+        // Broken, the second holder takes over the live grant (same token): what the checker must catch.
+        const second = await store.acquire({ workspaceId: ws, key: 'k', ttlMs: 60_000, message: '', holder: holder('b') });
+        expect(second.outcome).toBe(secondOutcome);
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
+  it('across three replicas, concurrent acquires of one workspace’s keys grant one holder per key with gapless, distinct tokens', async () => {
+    const stores = Array.from({ length: 3 }, () => new PostgresStore({ connectionString: db.url }));
+    await Promise.all(stores.map((s) => s.migrate()));
+    try {
+      const ws = (await stores[0]!.ensureWorkspace('race')).id;
+      const keys = ['k0', 'k1', 'k2', 'k3', 'k4'];
+      for (let round = 0; round < 3; round++) {
+        const results = await Promise.all(
+          Array.from({ length: 90 }, (_, i) =>
+            stores[i % 3]!.acquire({ workspaceId: ws, key: keys[i % 5]!, ttlMs: 60_000, message: '', holder: { principal: 'token:ci', holderId: `r${round}-${i}` } }),
+          ),
+        );
+        const grants = results.filter((r) => r.outcome === 'granted');
+        expect(grants.map((g) => g.lock.key).sort()).toEqual(keys);
+        expect(grants.map((g) => g.lock.token).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5].map((t) => t + round * 5));
+        for (const r of results) {
+          const winner = grants.find((g) => g.lock.key === r.lock.key)!;
+          expect(r.lock.holder).toEqual(winner.lock.holder);
+        }
+        await Promise.all(grants.map((g, i) => stores[i % 3]!.release({ workspaceId: ws, key: g.lock.key, caller: g.lock.holder, force: false, mayForce: false })));
+      }
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
     }
   });
 });
