@@ -12,6 +12,9 @@ const MIGRATION_LOCK = 7_318_420_017;
 export async function applyMigrations(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   try {
+    // Waiting for another replica's migrations, or building an index on a large table, may take
+    // longer than the pool's statement timeout: none here, and this connection is not reused.
+    await client.query('SET statement_timeout = 0');
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       await client.query(
@@ -36,6 +39,6 @@ export async function applyMigrations(pool: pg.Pool): Promise<void> {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
   } finally {
-    client.release();
+    client.release(true);
   }
 }
