@@ -24,6 +24,9 @@ export interface FaultRecord {
  */
 export class Cluster {
   readonly faults: FaultRecord[] = [];
+  /** Replicas that exited without being told to, with the end of their output: none may. */
+  readonly crashes: string[] = [];
+  private readonly stopping = new Set<ServerProcess>();
   private readonly servers: Array<ServerProcess | null>;
   private readonly urls: string[];
 
@@ -37,6 +40,13 @@ export class Cluster {
   ) {
     this.servers = servers;
     this.urls = servers.map((s) => s.url);
+    servers.forEach((s, i) => this.watch(s, i));
+  }
+
+  private watch(server: ServerProcess, i: number): void {
+    server.child.once('exit', (code, signal) => {
+      if (!this.stopping.has(server)) this.crashes.push(`replica ${i} exited (${signal ?? code}):\n${server.log().slice(-3000)}`);
+    });
   }
 
   static async start(options: ClusterOptions): Promise<Cluster> {
@@ -64,11 +74,13 @@ export class Cluster {
     const server = this.servers[i];
     this.record(`kill -9 replica ${i}`);
     this.servers[i] = null;
+    if (server) this.stopping.add(server);
     await server?.kill('SIGKILL');
     await sleep(downMs);
     const next = await startServerProcess(this.dataDir, ['--database-url', this.databaseUrl], this.options.env ?? {});
     this.servers[i] = next;
     this.urls[i] = next.url;
+    this.watch(next, i);
     this.record(`replica ${i} restarted`);
   }
 
@@ -101,6 +113,7 @@ export class Cluster {
   }
 
   async stop(): Promise<void> {
+    for (const s of this.servers) if (s) this.stopping.add(s);
     await Promise.all(this.servers.map((s) => s?.kill('SIGKILL')));
     await this.postgres?.destroy();
   }

@@ -8,4 +8,5 @@ it(`history soak: ${seconds} s of 30 clients on 3 replicas, faults every 20 s, n
   console.log(formatReport('soak', report));
   expect(report.faults.filter((f) => f.what.startsWith('kill -9')).length).toBeGreaterThanOrEqual(1);
   expect(report.violations).toEqual([]);
+  expect(report.crashes).toEqual([]);
 }, (Number(process.env.SOAK_SECONDS ?? 300) + 180) * 1000);

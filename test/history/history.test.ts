@@ -16,6 +16,7 @@ describe('history checker on 3 replicas and PostgreSQL', () => {
     expect(report.faults.some((f) => f.what.startsWith('PostgreSQL crashing'))).toBe(true);
     expect(report.grants).toBeGreaterThan(10);
     expect(report.violations).toEqual([]);
+    expect(report.crashes).toEqual([]);
   }, 120_000);
 
   describe('with the lock deliberately broken', () => {

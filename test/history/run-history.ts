@@ -17,6 +17,8 @@ export interface HistoryRunOptions {
 
 export interface HistoryRunReport extends CheckReport {
   readonly faults: FaultRecord[];
+  /** Replicas that died on their own (a fault must not kill the service): none may. */
+  readonly crashes: string[];
   readonly durationMs: number;
 }
 
@@ -42,7 +44,7 @@ export async function runHistory(options: HistoryRunOptions): Promise<HistoryRun
     const report = checkHistory(history.ops, resources);
     // HISTORY_DUMP=<file>: keep the raw history and fault times for a closer look.
     if (process.env.HISTORY_DUMP) writeFileSync(process.env.HISTORY_DUMP, JSON.stringify({ ops: history.ops, faults: cluster.faults }));
-    return { ...report, faults: cluster.faults, durationMs: Date.now() - started };
+    return { ...report, faults: cluster.faults, crashes: [...cluster.crashes], durationMs: Date.now() - started };
   } finally {
     await cluster.stop();
   }
@@ -74,6 +76,7 @@ export function formatReport(name: string, r: HistoryRunReport): string {
     `${name}: ${r.operations} operations checked (ok ${o.ok}, refused ${o.refused}, unknown ${o.unknown}, failed ${o.fail}), ` +
       `${r.grants} grants, ${r.violations.length} violations, in ${(r.durationMs / 1000).toFixed(1)} s`,
     `  faults: ${r.faults.map((f) => f.what).join('; ') || 'none'}`,
+    ...r.crashes.map((c) => `  CRASH ${c.split('\n')[0]}`),
     ...r.violations.slice(0, 10).map((v) => `  VIOLATION [${v.check}] ${v.message}`),
   ];
   return lines.join('\n');

@@ -67,8 +67,13 @@ interface ErrorBody {
   context?: { lock?: { holder?: { holderId?: string | null }; token?: number; expiresAt?: string } };
 }
 
-/** Talks to a random replica and logs every call as an operation. */
+/**
+ * Talks to a random replica and logs every call as an operation. Like a load balancer's health
+ * check, it avoids for a second a replica that refused a connection (it is down).
+ */
 class Http {
+  private readonly downUntil = new Map<number, number>();
+
   constructor(
     private readonly cluster: Cluster,
     private readonly history: History,
@@ -77,7 +82,7 @@ class Http {
   ) {}
 
   async acquire(client: number, key: string, holderId: string): Promise<Op> {
-    const replica = rand(0, this.cluster.size - 1);
+    const replica = this.pick();
     const op = this.history.invoke({ client, kind: 'acquire', key, holderId, replica });
     const r = await this.send(replica, 'POST', { key, holderId, ttlMs: this.options.ttlMs, message: `client ${client}` });
     if (r.status === 200 || r.status === 201) {
@@ -97,11 +102,18 @@ class Http {
   }
 
   async release(client: number, key: string, holderId: string): Promise<Op> {
-    const replica = rand(0, this.cluster.size - 1);
+    const replica = this.pick();
     const op = this.history.invoke({ client, kind: 'release', key, holderId, replica });
     const r = await this.send(replica, 'DELETE', { key, holderId, force: false });
     if (r.status === 200) return this.history.complete(op, 'ok');
     return this.history.complete(op, r.outcome, { detail: r.detail });
+  }
+
+  private pick(): number {
+    const now = Date.now();
+    const up = Array.from({ length: this.cluster.size }, (_, i) => i).filter((i) => (this.downUntil.get(i) ?? 0) <= now);
+    const choices = up.length > 0 ? up : Array.from({ length: this.cluster.size }, (_, i) => i);
+    return choices[rand(0, choices.length - 1)] as number;
   }
 
   private async send(replica: number, method: string, body: unknown): Promise<{ status: number; body: ErrorBody | null; outcome: Outcome; detail: string }> {
@@ -120,6 +132,7 @@ class Http {
       const e = error as { name?: string; cause?: { code?: string } };
       // Refused connections never reached a server: nothing happened. Anything else may have.
       const refused = e.cause?.code === 'ECONNREFUSED';
+      if (refused) this.downUntil.set(replica, Date.now() + 1_000);
       return { status: 0, body: null, outcome: refused ? 'fail' : 'unknown', detail: e.cause?.code ?? e.name ?? String(error) };
     }
   }

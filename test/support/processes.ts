@@ -34,8 +34,11 @@ export async function startServerProcess(
   env: Record<string, string> = {},
   options: { port?: number } = {},
 ): Promise<ServerProcess> {
+  // A server is on SQLite unless the test says otherwise: DATABASE_URL, when set for the run, names
+  // the PostgreSQL server that tests make their own databases on (test/support/postgres.ts).
+  const { DATABASE_URL: _runDatabase, ...inherited } = process.env;
   const child = spawn(process.execPath, [BIN, 'server', '--data-dir', dataDir, '--port', String(options.port ?? 0), ...extraArgs], {
-    env: { ...process.env, ...env, STACKLOCK_LOG_LEVEL: env.STACKLOCK_LOG_LEVEL ?? 'info' },
+    env: { ...inherited, ...env, STACKLOCK_LOG_LEVEL: env.STACKLOCK_LOG_LEVEL ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // The latest output only: long runs (the history checker's soak) log every request.

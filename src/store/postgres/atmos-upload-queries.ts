@@ -3,7 +3,7 @@ import type { JsonObject } from '../../core/types.js';
 import { checkBatchFits, checkSameBatch, stacksDigest } from '../atmos-upload-checks.js';
 import type { AffectedStacksBatch, AffectedStacksUpload, AtmosUploadStore, InstanceStatus, InstanceStatusReport, UploadProgress } from '../atmos-upload-store.js';
 import { NOW } from './lock-queries.js';
-import { guarded } from './pool.js';
+import { guarded, withClient } from './pool.js';
 
 interface UploadRow {
   workspace_id: string;
@@ -135,9 +135,8 @@ export class PostgresAtmosUploadStore implements AtmosUploadStore {
   }
 
   private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return guarded(async () => {
-      const client = await this.pool.connect();
-      try {
+    return guarded(() =>
+      withClient(this.pool, async (client) => {
         await client.query('BEGIN');
         try {
           const result = await work(client);
@@ -147,10 +146,8 @@ export class PostgresAtmosUploadStore implements AtmosUploadStore {
           await client.query('ROLLBACK').catch(() => undefined);
           throw error;
         }
-      } finally {
-        client.release();
-      }
-    });
+      }),
+    );
   }
 }
 

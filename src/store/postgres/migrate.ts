@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withClient } from './pool.js';
 import { MIGRATIONS } from './migrations/index.js';
 
 /** Any fixed number: every stacklock replica takes this advisory lock around its migrations. */
@@ -10,11 +11,15 @@ const MIGRATION_LOCK = 7_318_420_017;
  * after the first finds everything applied. Safe to run at every start.
  */
 export async function applyMigrations(pool: pg.Pool): Promise<void> {
-  const client = await pool.connect();
+  // A connection that failed here is dropped: it may still hold the advisory lock or a transaction.
+  await withClient(pool, (client) => migrateOn(client), () => true);
+}
+
+async function migrateOn(client: pg.PoolClient): Promise<void> {
+  // Waiting for another replica's migrations, or building an index on a large table, may take
+  // longer than the pool's statement timeout: none here, until this is done.
+  await client.query('SET statement_timeout = 0');
   try {
-    // Waiting for another replica's migrations, or building an index on a large table, may take
-    // longer than the pool's statement timeout: none here, and this connection is not reused.
-    await client.query('SET statement_timeout = 0');
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       await client.query(
@@ -39,6 +44,6 @@ export async function applyMigrations(pool: pg.Pool): Promise<void> {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
   } finally {
-    client.release(true);
+    await client.query('RESET statement_timeout');
   }
 }

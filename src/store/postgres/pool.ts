@@ -37,6 +37,30 @@ export function createPool(connectionString: string, onIdleError: (error: Error)
   return pool;
 }
 
+/**
+ * Runs `work` on a connection of its own. node-postgres emits a dead socket's error on the
+ * client as an event as well as failing its query, and a checked-out client has no listener for
+ * it (the pool listens only while the client is idle): without one, a database restart would
+ * crash the process. The query's own rejection carries the error to the caller. A connection
+ * whose work failed on an outage (or when `discard` says so) is dropped, not reused.
+ */
+export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, discard?: (error: unknown) => boolean): Promise<T> {
+  const client = await pool.connect();
+  const ignore = () => undefined;
+  client.on('error', ignore);
+  let failure: unknown = null;
+  try {
+    return await work(client);
+  } catch (error) {
+    failure = error;
+    throw error;
+  } finally {
+    client.removeListener('error', ignore);
+    const drop = failure !== null && (isUnavailable(failure) || (discard?.(failure) ?? false));
+    client.release(drop ? (failure as Error) : undefined);
+  }
+}
+
 /** A statement run often enough to keep its plan: prepared once per connection under `name`. */
 export interface Prepared {
   readonly name: string;
@@ -52,18 +76,14 @@ const CACHED_PLAN_CHANGED = '0A000';
  * connection is dropped rather than returned to the pool, and the statement runs again on another.
  */
 export async function queryPrepared<R extends pg.QueryResultRow>(pool: pg.Pool, statement: Prepared, values: unknown[]): Promise<R[]> {
-  for (let attempt = 0; ; attempt++) {
-    const client = await pool.connect();
-    try {
-      const result = await client.query<R>({ name: statement.name, text: statement.text, values });
-      client.release();
-      return result.rows;
-    } catch (error) {
-      const stale = (error as { code?: string }).code === CACHED_PLAN_CHANGED;
-      // As pool.query does: a connection that failed is dropped, not reused.
-      client.release(stale || isUnavailable(error) ? (error as Error) : undefined);
-      if (!stale || attempt > 0) throw error;
-    }
+  const stale = (error: unknown) => (error as { code?: string }).code === CACHED_PLAN_CHANGED;
+  const run = () =>
+    withClient(pool, async (client) => (await client.query<R>({ name: statement.name, text: statement.text, values })).rows, stale);
+  try {
+    return await run();
+  } catch (error) {
+    if (!stale(error)) throw error;
+    return run();
   }
 }
 
