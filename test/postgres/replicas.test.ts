@@ -64,7 +64,8 @@ describe('replicas on PostgreSQL', () => {
     let text = '';
     // One read in flight at a time, kept across waits, so no chunk is dropped.
     let pending: ReturnType<typeof reader.read> | null = null;
-    const waitFor = async (pattern: RegExp, timeoutMs = 15_000) => {
+    // The sweep delivers within ~5 s even if a NOTIFY is lost; the margin is for a loaded machine.
+    const waitFor = async (pattern: RegExp, timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;
       while (!pattern.test(text)) {
         if (Date.now() > deadline) throw new Error(`stream did not show ${pattern} in time:\n${text}`);
