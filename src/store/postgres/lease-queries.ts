@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Lock } from '../../core/types.js';
+import { toWaiter, type WaiterRow } from '../lease-rows.js';
 import type { LeaseStore, NewWaiter, RenewInput, RenewResult, Waiter } from '../lease-store.js';
 import type { ChangeFeed } from './change-feed.js';
 import { iso, ms, NOW } from './lock-queries.js';
@@ -47,31 +48,6 @@ WITH ws AS (
 INSERT INTO lock_waiters (id, workspace_id, key, principal, holder_id, message, since, lease_expires_at)
 SELECT $1, ws.id, $3, $4, $5, $6, ${NOW}, ${NOW} + ${ms('$7')} FROM ws
 RETURNING *`;
-
-interface WaiterRow {
-  seq: number;
-  id: string;
-  workspace_id: string;
-  key: string;
-  principal: string;
-  holder_id: string | null;
-  message: string;
-  since: Date;
-  lease_expires_at: Date;
-}
-
-function toWaiter(r: WaiterRow): Waiter {
-  return {
-    id: r.id,
-    workspaceId: r.workspace_id,
-    key: r.key,
-    seq: Number(r.seq),
-    holder: { principal: r.principal, holderId: r.holder_id },
-    message: r.message,
-    since: r.since,
-    leaseExpiresAt: r.lease_expires_at,
-  };
-}
 
 /** What the lease statements share with the PostgresStore: its guarded queries and change feed. */
 export interface PostgresContext {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Lock } from '../../core/types.js';
+import { toWaiter, type WaiterRow } from '../lease-rows.js';
 import type { LeaseStore, NewWaiter, RenewInput, RenewResult, Waiter } from '../lease-store.js';
 import type { LockChange } from '../lock-store.js';
 import type { SqliteContext } from './access-queries.js';
@@ -18,31 +19,6 @@ export const QUEUE_ALLOWS = `(CASE WHEN @waiterId IS NULL
                    AND NOT EXISTS (SELECT 1 FROM lock_waiters q
                                    WHERE q.workspace_id = @ws AND q.key = @key AND q.lease_expires_at > @now AND q.seq < me.seq))
   END)`;
-
-interface WaiterRow {
-  seq: number;
-  id: string;
-  workspace_id: string;
-  key: string;
-  principal: string;
-  holder_id: string | null;
-  message: string;
-  since: number;
-  lease_expires_at: number;
-}
-
-function toWaiter(r: WaiterRow): Waiter {
-  return {
-    id: r.id,
-    workspaceId: r.workspace_id,
-    key: r.key,
-    seq: r.seq,
-    holder: { principal: r.principal, holderId: r.holder_id },
-    message: r.message,
-    since: new Date(r.since),
-    leaseExpiresAt: new Date(r.lease_expires_at),
-  };
-}
 
 /** The store's shared context, plus its change notification (leases change locks). */
 export interface SqliteLeaseContext extends SqliteContext {
