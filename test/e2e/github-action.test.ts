@@ -3,11 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { tempDir } from '../support/app.js';
-import { startActionsTokenEndpoint, type ActionsTokenEndpoint } from '../support/actions-token-endpoint.js';
+import { startOidcJob, type OidcJob } from '../support/actions-token-endpoint.js';
 import { call, until } from '../support/http-waiter.js';
-import { startLocalIssuer, type LocalIssuer } from '../support/oidc-issuer.js';
-import { BIN, ROOT, startServerProcess, type ServerProcess } from '../support/processes.js';
+import { BIN, ROOT, type ServerProcess } from '../support/processes.js';
 
 interface Step {
   id?: string;
@@ -76,29 +74,14 @@ function runActionStep(given: Record<string, string>, jobEnv: Record<string, str
 }
 
 describe('the GitHub Action (action.yml)', () => {
-  let issuer: LocalIssuer;
-  let actions: ActionsTokenEndpoint;
+  let fixture: OidcJob;
   let server: ServerProcess;
   let job: Record<string, string>;
   beforeAll(async () => {
-    issuer = await startLocalIssuer();
-    actions = await startActionsTokenEndpoint(issuer, 'acme/infra');
-    server = await startServerProcess(tempDir(), [], { STACKLOCK_OIDC_JWKS_URL: issuer.jwksUrl });
-    await call(server.url, server.adminToken, 'PUT', '/api/v1/repos/acme/infra', {});
-    job = {
-      ACTIONS_ID_TOKEN_REQUEST_URL: actions.requestUrl,
-      ACTIONS_ID_TOKEN_REQUEST_TOKEN: actions.requestToken,
-      GITHUB_REPOSITORY: 'acme/infra',
-      GITHUB_RUN_ID: GITHUB.run_id,
-      GITHUB_RUN_ATTEMPT: '1',
-      GITHUB_JOB: 'apply',
-    };
+    fixture = await startOidcJob('acme/infra', GITHUB.run_id);
+    ({ server, env: job } = fixture);
   });
-  afterAll(async () => {
-    await server.kill();
-    await actions.close();
-    await issuer.close();
-  });
+  afterAll(async () => fixture.close());
 
   it('is a composite action with the documented inputs, each one passed to its script', () => {
     expect(action.runs.using).toBe('composite');

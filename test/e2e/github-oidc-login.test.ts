@@ -1,41 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/app.js';
-import { startActionsTokenEndpoint, type ActionsTokenEndpoint } from '../support/actions-token-endpoint.js';
+import { startOidcJob, type ActionsTokenEndpoint, type OidcJob } from '../support/actions-token-endpoint.js';
 import { call } from '../support/http-waiter.js';
-import { startLocalIssuer, type LocalIssuer } from '../support/oidc-issuer.js';
-import { runCli, startServerProcess, type ServerProcess } from '../support/processes.js';
+import { runCli, type ServerProcess } from '../support/processes.js';
 
 /** The CLI logs in as the repository of a GitHub Actions run, as the Action does. */
 describe('GitHub Actions OIDC login from the CLI', () => {
-  let issuer: LocalIssuer;
-  let actions: ActionsTokenEndpoint;
+  let fixture: OidcJob;
   let server: ServerProcess;
+  let actions: ActionsTokenEndpoint;
   let job: Record<string, string>;
   beforeAll(async () => {
-    issuer = await startLocalIssuer();
-    actions = await startActionsTokenEndpoint(issuer, 'acme/infra');
-    server = await startServerProcess(tempDir(), [], { STACKLOCK_OIDC_JWKS_URL: issuer.jwksUrl });
-    expect((await call(server.url, server.adminToken, 'PUT', '/api/v1/repos/acme/infra', {})).status).toBeLessThan(300);
+    fixture = await startOidcJob('acme/infra', '77');
+    ({ server, actions } = fixture);
     // What a job with `permissions: id-token: write` has, and no stacklock token at all.
     job = {
+      ...fixture.env,
       STACKLOCK_URL: server.url,
       STACKLOCK_TOKEN: '',
       STACKLOCK_DATA_DIR: tempDir('stacklock-no-token-'),
       STACKLOCK_GITHUB_OIDC: 'true',
-      ACTIONS_ID_TOKEN_REQUEST_URL: actions.requestUrl,
-      ACTIONS_ID_TOKEN_REQUEST_TOKEN: actions.requestToken,
       GITHUB_ACTIONS: 'true',
-      GITHUB_REPOSITORY: 'acme/infra',
-      GITHUB_RUN_ID: '77',
-      GITHUB_RUN_ATTEMPT: '1',
-      GITHUB_JOB: 'apply',
     };
   });
-  afterAll(async () => {
-    await server.kill();
-    await actions.close();
-    await issuer.close();
-  });
+  afterAll(async () => fixture.close());
 
   it('runs a command under a lock held by the repository, with a fresh holder id naming the job', async () => {
     const r = await runCli(['run', 'acme/infra/prod/vpc', '--ttl', '30s', '--message', 'apply #42', '--', 'sh', '-c', 'test -n "$STACKLOCK_FENCING_TOKEN"'], job);

@@ -1,5 +1,8 @@
 import { createServer, type Server } from 'node:http';
-import { actionsClaims, type LocalIssuer } from './oidc-issuer.js';
+import { tempDir } from './app.js';
+import { call } from './http-waiter.js';
+import { actionsClaims, startLocalIssuer, type LocalIssuer } from './oidc-issuer.js';
+import { startServerProcess, type ServerProcess } from './processes.js';
 
 /**
  * A stand-in for the GitHub Actions runner's OIDC token endpoint (what ACTIONS_ID_TOKEN_REQUEST_URL
@@ -37,5 +40,41 @@ export async function startActionsTokenEndpoint(issuer: LocalIssuer, repository:
     requestToken,
     audiences,
     close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** A stacklock server that trusts the local issuer, with `repository` allowed, and what a job of it has. */
+export interface OidcJob {
+  readonly issuer: LocalIssuer;
+  readonly actions: ActionsTokenEndpoint;
+  readonly server: ServerProcess;
+  /** The environment of a job with `permissions: id-token: write` in `repository`, run `runId`. */
+  readonly env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startOidcJob(repository: string, runId: string): Promise<OidcJob> {
+  const issuer = await startLocalIssuer();
+  const actions = await startActionsTokenEndpoint(issuer, repository);
+  const server = await startServerProcess(tempDir(), [], { STACKLOCK_OIDC_JWKS_URL: issuer.jwksUrl });
+  const allowed = await call(server.url, server.adminToken, 'PUT', `/api/v1/repos/${repository}`, {});
+  if (allowed.status >= 300) throw new Error(`could not allow ${repository}: ${JSON.stringify(allowed.body)}`);
+  return {
+    issuer,
+    actions,
+    server,
+    env: {
+      ACTIONS_ID_TOKEN_REQUEST_URL: actions.requestUrl,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: actions.requestToken,
+      GITHUB_REPOSITORY: repository,
+      GITHUB_RUN_ID: runId,
+      GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_JOB: 'apply',
+    },
+    async close() {
+      await server.kill();
+      await actions.close();
+      await issuer.close();
+    },
   };
 }
