@@ -9,7 +9,8 @@ describe('waiting in line from the CLI', () => {
   let server: ServerProcess;
   let env: Record<string, string>;
   beforeAll(async () => {
-    server = await startServerProcess(tempDir(), ['--lock-delay', '3s']);
+    // Long enough for several CLI calls on a loaded machine to see the key still in its lock-delay.
+    server = await startServerProcess(tempDir(), ['--lock-delay', '15s']);
     env = { STACKLOCK_URL: server.url, STACKLOCK_TOKEN: server.adminToken };
   });
   afterAll(async () => {
@@ -57,7 +58,7 @@ describe('waiting in line from the CLI', () => {
     const refused = await runCli(['lock', key, '--ttl', '1m'], env);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('is in its lock-delay until');
-    const waited = await runCli(['lock', key, '--ttl', '1m', '--wait', '30s', '--holder-id', 'next'], env);
+    const waited = await runCli(['lock', key, '--ttl', '1m', '--wait', '1m', '--holder-id', 'next'], env, { timeoutMs: 90_000 });
     expect(waited.code, waited.stderr).toBe(0);
     // It waited out the delay; if it polled meanwhile, it said why it waited.
     expect(waited.stderr).toMatch(/^$|^waiting for 'acme\/infra\/prod\/dns': token:admin \(dead-runner\)'s lock expired; in lock-delay until \S+; (you are 1st in line|joining the line)\n/);

@@ -103,7 +103,7 @@ describe('stacklock run', () => {
       return r.status === 201;
     }, 30_000, 'key freed');
     // Renewed every ~1.3 s until the kill: free no later than one TTL (4 s) after it, with slack for the reaper and a loaded machine.
-    expect(freedAt - killedAt).toBeLessThan(4_000 + 3_000);
+    expect(freedAt - killedAt).toBeLessThan(4_000 + 5_000);
     expect(new Date(held.expiresAt).getTime() - killedAt).toBeLessThanOrEqual(4_000);
     // The orphaned command keeps running (nothing can stop it once its runner is gone): the test does.
     const pid = Number(readFileSync(pidFile, 'utf8'));
