@@ -23,6 +23,36 @@ export interface Config {
   /** `atmos describe affected --upload` sends every affected stack with its settings: a larger limit there. */
   readonly uploadBodyLimitBytes: number;
   readonly oidc: OidcConfig;
+  readonly github: GitHubConfig;
+  readonly dispatch: DispatchConfig;
+}
+
+/** How stacklock reaches GitHub (dispatches, commit statuses) and checks its webhooks. */
+export interface GitHubConfig {
+  /** GitHub's REST API, GitHub Enterprise's (`https://ghe.example.com/api/v3`), or a local fake in tests. */
+  readonly apiUrl: string;
+  readonly token: string | null;
+  /** A GitHub App instead of a token: both or neither. */
+  readonly appId: string | null;
+  readonly privateKey: string | null;
+  readonly webhookSecret: string | null;
+  /** Least time between two writes: GitHub asks for one second to stay clear of its secondary rate limits. */
+  readonly writeIntervalMs: number;
+  /** Base of the quadratic backoff between retries of a 5xx (1, 4, 9 × base). */
+  readonly retryBaseMs: number;
+  /** One HTTP attempt gives up after this long. */
+  readonly requestTimeoutMs: number;
+}
+
+export interface DispatchConfig {
+  /** A dispatch still waiting for its lock after this long is `timed_out`. */
+  readonly maxWaitMs: number;
+  /** How often the safety-net sweep runs (wake-ups on lock changes do the usual work). */
+  readonly sweepIntervalMs: number;
+  /** How long a replica's claim on a dispatch it is sending holds without a heartbeat. */
+  readonly leaseMs: number;
+  /** Send attempts (each with Octokit's own retries) before a retryable error becomes `failed`. */
+  readonly maxAttempts: number;
 }
 
 /** GitHub Actions OIDC login (`POST /api/v1/auth/github-oidc`). */
@@ -47,6 +77,7 @@ export interface ServerFlags {
   maxTtl?: string | undefined;
   lockDelay?: string | undefined;
   logLevel?: string | undefined;
+  dispatchMaxWait?: string | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -94,6 +125,40 @@ export function buildConfig(flags: ServerFlags = {}, env: Env = process.env): Co
     bodyLimitBytes: 1024 * 1024,
     uploadBodyLimitBytes: 32 * 1024 * 1024,
     oidc: oidcConfig(env),
+    github: githubConfig(env),
+    dispatch: {
+      maxWaitMs: parseDuration(pick(flags.dispatchMaxWait, env.STACKLOCK_DISPATCH_MAX_WAIT, '24h'), 'dispatch max wait'),
+      sweepIntervalMs: 1000,
+      leaseMs: 120_000,
+      maxAttempts: 6,
+    },
+  };
+}
+
+function githubConfig(env: Env): GitHubConfig {
+  const apiUrl = pick(undefined, env.STACKLOCK_GITHUB_API_URL, 'https://api.github.com').replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]/.test(apiUrl) || !URL.canParse(apiUrl)) {
+    throw new DomainError('ValidationError', `STACKLOCK_GITHUB_API_URL must be an http(s) URL (got '${apiUrl}')`);
+  }
+  const appId = pick(undefined, env.STACKLOCK_GITHUB_APP_ID, '');
+  // Keys pasted into one-line variables often carry literal "\n": turn them back into newlines.
+  const privateKey = (secretFromEnv(env, 'STACKLOCK_GITHUB_PRIVATE_KEY') ?? '').replace(/\\n/g, '\n');
+  if ((appId === '') !== (privateKey === '')) {
+    throw new DomainError('ValidationError', 'a GitHub App needs both STACKLOCK_GITHUB_APP_ID and STACKLOCK_GITHUB_PRIVATE_KEY (or _FILE)');
+  }
+  const token = secretFromEnv(env, 'STACKLOCK_GITHUB_TOKEN') ?? '';
+  if (token !== '' && appId !== '') {
+    throw new DomainError('ValidationError', 'set either STACKLOCK_GITHUB_TOKEN or a GitHub App (STACKLOCK_GITHUB_APP_ID + _PRIVATE_KEY), not both');
+  }
+  return {
+    apiUrl,
+    token: token === '' ? null : token,
+    appId: appId === '' ? null : appId,
+    privateKey: privateKey === '' ? null : privateKey,
+    webhookSecret: secretFromEnv(env, 'STACKLOCK_GITHUB_WEBHOOK_SECRET') ?? null,
+    writeIntervalMs: parseDuration(pick(undefined, env.STACKLOCK_GITHUB_WRITE_INTERVAL, '1s'), 'GitHub write interval'),
+    retryBaseMs: parseDuration(pick(undefined, env.STACKLOCK_GITHUB_RETRY_BASE, '1s'), 'GitHub retry base'),
+    requestTimeoutMs: 30_000,
   };
 }
 

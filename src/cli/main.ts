@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { DomainError, ERRORS } from '../core/errors.js';
+import { registerDispatch } from './commands/dispatch.js';
+import { registerDispatches } from './commands/dispatches.js';
 import { registerList } from './commands/list.js';
 import { registerRepo } from './commands/repo.js';
 import { registerRun } from './commands/run.js';
@@ -34,6 +36,8 @@ registerList(program);
 registerToken(program);
 registerWorkspace(program);
 registerRepo(program);
+registerDispatches(program);
+registerDispatch(program);
 
 for (const cmd of program.commands) cmd.exitOverride();
 

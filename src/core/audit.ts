@@ -10,6 +10,8 @@ export const AUDIT_ACTIONS = [
   'workflow.dispatched',
   'workflow.failed',
   'workflow.superseded',
+  'workflow.cancelled',
+  'workflow.timed_out',
   'auth.oidc_token_exchange_success',
   'auth.oidc_token_exchange_failure',
   'token.created',

@@ -53,7 +53,7 @@ export interface Principal {
   readonly keys?: KeyGlobs | null;
 }
 
-export const SCOPES = ['locks:write', 'locks:force', 'admin'] as const;
+export const SCOPES = ['locks:write', 'locks:force', 'dispatches:write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export function isScope(s: string): s is Scope {

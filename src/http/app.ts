@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import Ajv from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -15,6 +16,10 @@ import { githubActionsVerifier } from '../auth/github-oidc.js';
 import { OidcExchange, oidcSessionResolver } from '../auth/oidc-sessions.js';
 import type { Store } from '../store/store.js';
 import { DashboardSessions } from '../auth/dashboard-sessions.js';
+import { CommitStatuses } from '../dispatch/commit-statuses.js';
+import { DispatchService } from '../dispatch/dispatch-service.js';
+import { Dispatcher } from '../dispatch/dispatcher.js';
+import { OctokitGitHub, type GitHubApi } from '../dispatch/github-client.js';
 import { errorEnvelope } from './envelope.js';
 import { toDomainError } from './error-mapping.js';
 import { useJsonBodyParser } from './json-body.js';
@@ -22,6 +27,7 @@ import { commitStatsOf } from '../store/commit-stats.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { requestAuthenticator, type RequestSession } from './request-auth.js';
 import { dashboardRoutes, defaultWebDir } from './routes/dashboard.js';
+import { dispatchRoutes } from './routes/dispatches.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { AtmosUploads } from '../dispatch/atmos-uploads.js';
@@ -47,6 +53,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     public?: boolean;
   }
+  interface FastifyInstance {
+    /** Sends queued dispatches; null when the backend keeps no dispatch queue. */
+    dispatcher: Dispatcher | null;
+  }
 }
 
 export interface AppDeps {
@@ -58,6 +68,10 @@ export interface AppDeps {
   readonly resolvers?: BearerResolver[];
   /** Where the built dashboard is (default `<package>/dist/web`). */
   readonly webDir?: string;
+  /** GitHub as the dispatcher sees it; by default Octokit configured from `config.github`. */
+  readonly github?: GitHubApi;
+  /** This process among replicas (claims on dispatches are held in its name). */
+  readonly replicaId?: string;
 }
 
 /** What route plugins receive. */
@@ -70,6 +84,7 @@ export interface AppContext {
   readonly clock: Clock;
   readonly oidc: OidcExchange;
   readonly atmosUploads: AtmosUploads;
+  readonly dispatches: DispatchService | null;
 }
 
 /** Builds the server without listening: `main` listens, tests use `inject()`. */
@@ -104,6 +119,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const metrics = createMetrics(commitStatsOf(deps.store));
   const authenticate = authenticator([...(deps.resolvers ?? []), oidcSessionResolver(deps.store), apiTokenResolver(deps.store)]);
   const clock = deps.clock ?? systemClock;
+  const dispatches = dispatchParts(config, deps, app);
+  app.decorate('dispatcher', dispatches?.dispatcher ?? null);
   const ctx: AppContext = {
     config,
     store: deps.store,
@@ -118,6 +135,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     clock,
     oidc: new OidcExchange(deps.store, githubActionsVerifier(config.oidc, clock), config.oidc.sessionTtlMs),
     atmosUploads: new AtmosUploads(deps.store.atmos),
+    dispatches: dispatches?.service ?? null,
   };
 
   const sessions = new DashboardSessions(deps.store, deps.store.dashboardSessions);
@@ -199,7 +217,31 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(sessionRoutes, { ctx, sessions, prefix: '/api/v1' });
   await app.register(streamRoutes, { ctx, sessions, prefix: '/api/v1' });
   await app.register(dashboardRoutes, { webDir: deps.webDir ?? defaultWebDir() });
+  await app.register(dispatchRoutes, { ctx, prefix: '/api/v1' });
   return app;
+}
+
+/** The dispatch queue's moving parts, started when the app is ready and stopped when it closes. */
+function dispatchParts(config: Config, deps: AppDeps, app: FastifyInstance) {
+  const store = deps.store.dispatches;
+  if (!store) return null;
+  const github = deps.github ?? new OctokitGitHub(config.github, { debug: (m) => app.log.debug(m), warn: (m) => app.log.warn(m) });
+  const statuses = new CommitStatuses(store, github, app.log);
+  const dispatcher = new Dispatcher(deps.store, store, github, statuses, {
+    claim: { replicaId: deps.replicaId ?? defaultReplicaId(), leaseMs: config.dispatch.leaseMs, lockDelayMs: config.lockDelayMs },
+    sweepIntervalMs: config.dispatch.sweepIntervalMs,
+    maxAttempts: config.dispatch.maxAttempts,
+    recoverAllAtStart: !deps.store.capabilities.multiReplica,
+    log: app.log,
+  });
+  app.addHook('onReady', () => dispatcher.start());
+  app.addHook('onClose', () => dispatcher.stop());
+  const service = new DispatchService(store, deps.store.access, dispatcher, statuses, github, { maxWaitMs: config.dispatch.maxWaitMs });
+  return { dispatcher, service };
+}
+
+function defaultReplicaId(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
 
 function isLoggerInstance(l: unknown): l is FastifyServerOptions['loggerInstance'] {

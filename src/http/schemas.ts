@@ -1,3 +1,5 @@
+import { DISPATCH_STATES } from '../core/dispatch.js';
+
 /** JSON schemas shared by routes; they also feed /openapi.json. */
 
 export const lockViewSchema = {
@@ -52,5 +54,58 @@ export const keyStatusSchema = {
     state: { type: 'string', enum: ['held', 'lock_delay'], description: 'lock_delay: expired, but the key stays unavailable until availableAt' },
     availableAt: { type: 'string', format: 'date-time', description: 'when the key becomes available unless renewed or released' },
     queue: { type: 'array', items: waiterViewSchema, description: 'waiters, first in line first' },
+const blockingLockSchema = {
+  type: ['object', 'null'],
+  description: 'the lock this dispatch was last seen waiting for',
+  properties: {
+    token: { type: 'integer' },
+    holder: { type: 'string' },
+    holderId: { type: ['string', 'null'] },
+    message: { type: 'string' },
+    expiresAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+/** A dispatch (GET /api/v1/dispatches, the CLI, the dashboard's dispatches panel). */
+export const dispatchViewSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    workspaceId: { type: 'string' },
+    key: { type: 'string' },
+    repository: { type: 'string', description: 'owner/name' },
+    workflow: { type: 'string', description: 'workflow file name or id' },
+    ref: { type: 'string' },
+    inputs: { type: 'object', additionalProperties: true },
+    source: {
+      type: 'object',
+      additionalProperties: true,
+      description: "kind 'api' or 'atmos'; the Atmos flow adds stack, component, action, atmosRunId",
+      properties: { kind: { type: 'string', enum: ['api', 'atmos'] } },
+    },
+    pullRequest: { type: ['integer', 'null'] },
+    headSha: { type: ['string', 'null'] },
+    state: {
+      type: 'string',
+      enum: [...DISPATCH_STATES],
+    },
+    reason: { type: ['string', 'null'], description: 'why it failed, was cancelled, superseded or timed out, or why it waits again' },
+    blockedBy: blockingLockSchema,
+    supersededBy: { type: ['string', 'null'] },
+    attempts: { type: 'integer', description: 'send attempts started' },
+    createdBy: { type: 'string' },
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+    waitDeadline: { type: 'string', format: 'date-time', description: 'still waiting then: timed_out' },
+    notBefore: { type: 'string', format: 'date-time', description: 'not sent before (retry backoff)' },
+    dispatchedAt: { type: ['string', 'null'], format: 'date-time' },
+    links: {
+      type: 'object',
+      properties: {
+        workflowRuns: { type: 'string' },
+        pullRequest: { type: ['string', 'null'] },
+        commit: { type: ['string', 'null'] },
+      },
+    },
   },
 } as const;

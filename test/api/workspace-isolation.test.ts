@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, type TestApp } from '../support/app.js';
 import { sseEvents } from '../support/sse.js';
+import { FakeGitHub } from '../support/fake-github.js';
 import { actionsClaims, startLocalIssuer, type LocalIssuer } from '../support/oidc-issuer.js';
 
 /**
@@ -13,6 +14,9 @@ type Case = (t: TestApp, env: Env) => Promise<void>;
 interface Env {
   readonly adminB: string;
   readonly issuer: LocalIssuer;
+  readonly github: FakeGitHub;
+  /** A's dispatch, waiting behind A's lock. */
+  readonly dispatchA: string;
 }
 
 const KEY = 'acme/infra/prod/vpc';
@@ -28,6 +32,8 @@ async function expectAUnchanged(t: TestApp): Promise<void> {
   const a = (await t.store.getWorkspace('default'))!.id;
   expect((await t.store.atmos.getAffectedStacks(a, 'acme/infra', SHA))!.stacks).toEqual([{ component: 'vpc', stack: 'prod' }]);
   expect(await t.store.atmos.getInstanceStatus(a, 'acme/infra', 'prod', 'vpc')).toMatchObject({ command: 'plan', exitCode: 0 });
+  const dispatches = (await t.call({ method: 'GET', url: '/api/v1/dispatches' })).json().data.dispatches;
+  expect(dispatches).toMatchObject([{ key: KEY, state: 'waiting_for_lock', createdBy: 'token:admin' }]);
 }
 
 const SHA = 'abc123';
@@ -116,6 +122,30 @@ const CASES: Record<string, Case> = {
     const r = await t.call({ method: 'PATCH', url: '/api/v1/repos/acme/infra/instances?stack=prod&component=vpc', token: adminB, payload: { command: 'apply', exit_code: 1 } });
     expect(r.statusCode).toBe(200);
   },
+  'POST /api/v1/dispatches': async (t, { adminB }) => {
+    // A's repository is not B's to run workflows in.
+    const payload = { key: KEY, repository: 'acme/infra', workflow: 'deploy.yml', ref: 'main' };
+    const refused = await t.call({ method: 'POST', url: '/api/v1/dispatches', token: adminB, payload });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().errorMessage).toContain("repository 'acme/infra' is not allowed in this workspace");
+    // The same key in B is B's own queue: B's key is free, so its dispatch goes at once, and A's stays waiting.
+    await t.call({ method: 'PUT', url: '/api/v1/repos/acme/app', token: adminB, payload: {} });
+    const r = await t.call({ method: 'POST', url: '/api/v1/dispatches', token: adminB, payload: { ...payload, repository: 'acme/app' } });
+    expect(r.statusCode).toBe(201);
+    expect(r.json().data.state).toBe('dispatching');
+    await t.app.dispatcher!.idle();
+  },
+  'GET /api/v1/dispatches': async (t, { adminB, dispatchA }) => {
+    const list = (await t.call({ method: 'GET', url: `/api/v1/dispatches?key=${enc}`, token: adminB })).json().data.dispatches;
+    expect(list.map((d: { id: string }) => d.id)).not.toContain(dispatchA);
+    expect(JSON.stringify(list)).not.toContain('token:admin');
+  },
+  'GET /api/v1/dispatches/{id}': async (t, { adminB, dispatchA }) => {
+    expect((await t.call({ method: 'GET', url: `/api/v1/dispatches/${dispatchA}`, token: adminB })).statusCode).toBe(404);
+  },
+  'POST /api/v1/dispatches/{id}/cancel': async (t, { adminB, dispatchA }) => {
+    expect((await t.call({ method: 'POST', url: `/api/v1/dispatches/${dispatchA}/cancel`, token: adminB })).statusCode).toBe(404);
+  },
   'POST /api/v1/auth/github-oidc': async (t, { issuer }) => {
     const b = (await t.store.getWorkspace('team-b'))!;
     const jwt = await issuer.sign(actionsClaims('acme/infra'));
@@ -177,18 +207,23 @@ describe('workspace isolation, route by route', () => {
 
   beforeAll(async () => {
     const issuer = await startLocalIssuer();
-    t = await makeTestApp({ env: { STACKLOCK_OIDC_JWKS_URL: issuer.jwksUrl } });
+    const github = await new FakeGitHub().start();
+    t = await makeTestApp({ env: { STACKLOCK_OIDC_JWKS_URL: issuer.jwksUrl, ...github.tokenEnv() } });
     await t.call({ method: 'POST', url: '/api/v1/workspaces', payload: { name: 'team-b' } });
     const adminB = (await t.call({ method: 'POST', url: '/api/v1/tokens', payload: { name: 'b-admin', scopes: ['admin'], workspace: 'team-b' } })).json().data.token;
     await t.call({ method: 'POST', url: '/api/v1/locks', payload: { key: KEY, ttlMs: 3_600_000, message: 'A deploys', holderId: 'a-run' } });
     await t.call({ method: 'PUT', url: '/api/v1/repos/acme/infra', payload: {} });
     await t.call({ method: 'POST', url: '/api/v1/affected-stacks', payload: { ...UPLOAD, stacks: [{ component: 'vpc', stack: 'prod' }], batch_id: 'a-batch', batch_index: 0, batch_total: 1 } });
     await t.call({ method: 'PATCH', url: '/api/v1/repos/acme/infra/instances?stack=prod&component=vpc', payload: { command: 'plan', exit_code: 0 } });
-    env = { adminB, issuer };
+    const dispatchA = (
+      await t.call({ method: 'POST', url: '/api/v1/dispatches', payload: { key: KEY, repository: 'acme/infra', workflow: 'deploy.yml', ref: 'main' } })
+    ).json().data.id;
+    env = { adminB, issuer, github, dispatchA };
   });
   afterAll(async () => {
     await t.close();
     await env.issuer.close();
+    await env.github.stop();
   });
 
   it('has a case for every route of the API document', async () => {

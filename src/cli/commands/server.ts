@@ -12,6 +12,7 @@ export function registerServer(program: Command): void {
     .option('--max-ttl <ttl>', 'longest TTL granted (env STACKLOCK_MAX_TTL, default 7d)')
     .option('--lock-delay <delay>', 'a key stays unavailable this long after an expiry (env STACKLOCK_LOCK_DELAY, default 0)')
     .option('--log-level <level>', 'pino level (env STACKLOCK_LOG_LEVEL, default info)')
+    .option('--dispatch-max-wait <duration>', 'a dispatch still waiting for its lock after this long times out (env STACKLOCK_DISPATCH_MAX_WAIT, default 24h)')
     .action(async (_flags: ServerFlags, cmd: Command) => {
       // --data-dir is also a global option (the CLI reads the admin token there), so read both levels.
       // Loaded here, not at the top: every other command starts faster without the server's modules.

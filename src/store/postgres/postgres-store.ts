@@ -21,6 +21,7 @@ import { PostgresAccessStore } from './access-queries.js';
 import { PostgresAtmosUploadStore } from './atmos-upload-queries.js';
 import type { DashboardSessionStore } from '../dashboard-session-store.js';
 import { ChangeFeed } from './change-feed.js';
+import { PostgresDispatchStore } from './dispatch-queries.js';
 import { acquireSql, DENIED_SQL, LIST_SQL, LIVE_LOCK_SQL, NOW, REAP_SQL, RELEASE_SQL } from './lock-queries.js';
 import { PostgresLeases } from './lease-queries.js';
 import { applyMigrations } from './migrate.js';
@@ -71,6 +72,7 @@ export class PostgresStore implements Store {
   /** Dashboard sign-in sessions (a port of its own: see dashboard-session-store.ts). */
   readonly dashboardSessions: DashboardSessionStore;
   readonly leases: PostgresLeases;
+  readonly dispatches: PostgresDispatchStore;
 
   constructor(private readonly options: PostgresStoreOptions) {
     const log = options.log ?? (() => undefined);
@@ -84,6 +86,7 @@ export class PostgresStore implements Store {
     this.atmos = new PostgresAtmosUploadStore(this.pool);
     this.dashboardSessions = new PostgresDashboardSessions(this.pool);
     this.leases = new PostgresLeases({ all: (sql, params) => this.all(sql, params), feed: this.feed });
+    this.dispatches = new PostgresDispatchStore(this.pool);
   }
 
   async migrate(): Promise<void> {

@@ -26,6 +26,7 @@ import { SqliteAccessStore } from './access-queries.js';
 import { SqliteAtmosUploadStore } from './atmos-upload-queries.js';
 import type { DashboardSessionStore } from '../dashboard-session-store.js';
 import type { CommitStats, CommitStatsSource } from '../commit-stats.js';
+import { SqliteDispatchStore } from './dispatch-queries.js';
 import { GroupCommitter } from './group-commit.js';
 import { QUEUE_ALLOWS, SqliteLeases } from './lease-queries.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -59,6 +60,8 @@ export class SqliteStore implements Store, CommitStatsSource {
   /** Dashboard sign-in sessions (a port of its own: see dashboard-session-store.ts). */
   readonly dashboardSessions: DashboardSessionStore;
   readonly leases: SqliteLeases;
+  /** The dispatch queue in the same database, sharing this store's group commit and clock. */
+  readonly dispatches: SqliteDispatchStore;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -78,6 +81,7 @@ export class SqliteStore implements Store, CommitStatsSource {
     this.access = new SqliteAccessStore(context);
     this.atmos = new SqliteAtmosUploadStore(context);
     this.leases = new SqliteLeases({ ...context, notify: (change) => this.notify(change) });
+    this.dispatches = new SqliteDispatchStore(context);
   }
 
   async migrate(): Promise<void> {

@@ -1,6 +1,7 @@
 import { sql as core } from './0001-core.js';
 import { sql as access } from './0002-access.js';
 import { sql as lease } from './0003-lease.js';
+import { sql as dispatches } from './0004-dispatches.js';
 import { sql as dashboardSessions } from './0005-dashboard-sessions.js';
 import { sql as atmosUploads } from './0012-atmos-uploads.js';
 
@@ -9,6 +10,7 @@ export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name
   { version: 1, name: 'core', sql: core },
   { version: 2, name: 'access', sql: access },
   { version: 3, name: 'lease', sql: lease },
+  { version: 4, name: 'dispatches', sql: dispatches },
   { version: 5, name: 'dashboard-sessions', sql: dashboardSessions },
   { version: 12, name: 'atmos-uploads', sql: atmosUploads },
 ];
