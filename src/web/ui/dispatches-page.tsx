@@ -87,11 +87,11 @@ function DispatchLine({ d }: { d: DispatchRow }) {
   );
 }
 
-/** Whether this server has dispatches at all (the route exists once dispatch gating is built). */
+/** Whether this server has dispatches to show: the route exists (dispatch gating is built) and has been used. */
 export async function dispatchesAvailable(): Promise<boolean> {
   try {
-    await api('GET', `/api/v1/dispatches${query({ limit: 1 })}`);
-    return true;
+    const data = await api<{ dispatches?: unknown[] }>('GET', `/api/v1/dispatches${query({ limit: 1 })}`);
+    return (data?.dispatches?.length ?? 0) > 0;
   } catch {
     return false;
   }
