@@ -54,6 +54,9 @@ export const keyStatusSchema = {
     state: { type: 'string', enum: ['held', 'lock_delay'], description: 'lock_delay: expired, but the key stays unavailable until availableAt' },
     availableAt: { type: 'string', format: 'date-time', description: 'when the key becomes available unless renewed or released' },
     queue: { type: 'array', items: waiterViewSchema, description: 'waiters, first in line first' },
+  },
+} as const;
+
 const blockingLockSchema = {
   type: ['object', 'null'],
   description: 'the lock this dispatch was last seen waiting for',

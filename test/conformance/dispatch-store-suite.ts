@@ -75,11 +75,11 @@ export function dispatchStoreConformance(name: string, harness: DispatchHarness)
       const held = await lock();
       const r = await store.dispatches.enqueue(input({ pullRequest: 3 }), me);
       expect(r.claimed).toBeNull();
-      expect(r.dispatch).toMatchObject({ state: 'waiting_for_lock', blockedBy: { token: held.lock.token, holder: 'token:holder', holderId: 'h', message: 'held by token:holder' } });
+      expect(r.dispatch).toMatchObject({ state: 'waiting_for_lock', blockedBy: { token: held.lock!.token, holder: 'token:holder', holderId: 'h', message: 'held by token:holder' } });
       expect(await store.dispatches.hasWaiting(ws, 'acme/infra/prod/vpc')).toBe(true);
       expect(await store.dispatches.hasWaiting(ws, 'other')).toBe(false);
       const blocked = await store.dispatches.claimNext(ws, 'acme/infra/prod/vpc', me);
-      expect(blocked).toMatchObject({ claimed: null, lock: { token: held.lock.token }, reblocked: [] });
+      expect(blocked).toMatchObject({ claimed: null, lock: { token: held.lock!.token }, reblocked: [] });
       expect((await store.dispatches.readyKeys(100, 0)).filter((k) => k.workspaceId === ws)).toEqual([]);
       await release();
       expect((await store.dispatches.readyKeys(100, 0)).filter((k) => k.workspaceId === ws)).toEqual([{ workspaceId: ws, key: 'acme/infra/prod/vpc' }]);
@@ -148,7 +148,7 @@ export function dispatchStoreConformance(name: string, harness: DispatchHarness)
       const next = await lock('acme/infra/prod/vpc', LONG, 'token:next');
       const r = await store.dispatches.claimNext(ws, 'acme/infra/prod/vpc', me);
       expect(r.claimed).toBeNull();
-      expect(r).toMatchObject({ lock: { token: next.lock.token }, reblocked: [{ id: d.id, blockedBy: { token: next.lock.token, holder: 'token:next' } }] });
+      expect(r).toMatchObject({ lock: { token: next.lock!.token }, reblocked: [{ id: d.id, blockedBy: { token: next.lock!.token, holder: 'token:next' } }] });
       expect((await store.dispatches.claimNext(ws, 'acme/infra/prod/vpc', me)) as { reblocked: unknown[] }).toMatchObject({ reblocked: [] });
     });
 
@@ -158,9 +158,25 @@ export function dispatchStoreConformance(name: string, harness: DispatchHarness)
       const held = await lock('k', 100);
       const d = (await store.dispatches.enqueue(input({ key: 'k' }), delayed)).dispatch;
       expect(d.state).toBe('waiting_for_lock');
-      await waitUntil(store, held.lock.expiresAt);
+      await waitUntil(store, held.lock!.expiresAt);
       expect((await store.dispatches.claimNext(ws, 'k', delayed)).claimed).toBeNull();
       expect((await store.dispatches.claimNext(ws, 'k', me)).claimed).toMatchObject({ id: d.id });
+    });
+
+    it('lets someone who asked for the lock before the dispatch arrived go first', async () => {
+      await fresh();
+      await lock();
+      const early = await store.leases.enqueue({ workspaceId: ws, key: 'acme/infra/prod/vpc', holder: { principal: 'token:early', holderId: 'w1' }, message: 'waiting', leaseMs: LONG });
+      await sleep(5);
+      const d = (await store.dispatches.enqueue(input(), me)).dispatch;
+      await store.leases.enqueue({ workspaceId: ws, key: 'acme/infra/prod/vpc', holder: { principal: 'token:late', holderId: 'w2' }, message: 'waiting', leaseMs: LONG });
+      await release();
+      // The earlier waiter is still in line (its request would take the lock now): the dispatch waits.
+      expect((await store.dispatches.claimNext(ws, 'acme/infra/prod/vpc', me)).claimed).toBeNull();
+      expect((await store.dispatches.readyKeys(100, 0)).filter((k) => k.workspaceId === ws)).toEqual([]);
+      expect(await store.leases.leave(early.id)).toBe(true);
+      // A waiter that came after the dispatch does not hold it back.
+      expect((await store.dispatches.claimNext(ws, 'acme/infra/prod/vpc', me)).claimed).toMatchObject({ id: d.id });
     });
 
     it('puts a retried dispatch back at the head of its line until it is due', async () => {

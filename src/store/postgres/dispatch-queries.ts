@@ -61,6 +61,9 @@ const ms = (param: string) => `(${param}::bigint * interval '1 millisecond')`;
 const ACTIVE = `state IN ('waiting_for_lock', 'dispatching')`;
 /** $1 workspace, $2 key, $3 lock-delay ms: a live lock, or an expired one within its lock-delay. */
 const BLOCKING_LOCK = `SELECT * FROM locks l WHERE l.workspace_id = $1 AND l.key = $2 AND l.expires_at + ${ms('$3')} > ${NOW}`;
+/** Someone who asked for the lock before the dispatch `d` arrived is still in line for it: they go first. */
+const EARLIER_WAITER = `EXISTS (SELECT 1 FROM lock_waiters w WHERE w.workspace_id = d.workspace_id AND w.key = d.key
+                                 AND w.lease_expires_at > ${NOW} AND w.since <= d.created_at)`;
 
 /**
  * The gate ($1 workspace, $2 key, $3 lock-delay ms, $4 replica, $5 lease ms). The head of the
@@ -75,7 +78,7 @@ WITH head AS (
 ), target AS (
   SELECT d.seq FROM dispatches d JOIN head USING (seq)
   WHERE d.state = 'waiting_for_lock' AND d.not_before <= ${NOW} AND d.wait_deadline > ${NOW}
-    AND NOT EXISTS (${BLOCKING_LOCK})
+    AND NOT EXISTS (${BLOCKING_LOCK}) AND NOT ${EARLIER_WAITER}
   FOR UPDATE OF d SKIP LOCKED
 )
 UPDATE dispatches d SET state = 'dispatching', claimed_by = $4, lease_until = ${NOW} + ${ms('$5')},
@@ -155,6 +158,7 @@ export class PostgresDispatchStore implements DispatchStore {
          AND d.seq = (SELECT min(h.seq) FROM dispatches h WHERE h.workspace_id = d.workspace_id AND h.key = d.key AND h.${ACTIVE})
          AND NOT EXISTS (SELECT 1 FROM locks l WHERE l.workspace_id = d.workspace_id AND l.key = d.key
                          AND l.expires_at + ${ms('$1')} > ${NOW})
+         AND NOT ${EARLIER_WAITER}
        LIMIT $2`,
       [lockDelayMs, limit],
     );

@@ -20,6 +20,10 @@ import { type LockRow, toLock } from './rows.js';
 const ACTIVE = `state IN ('waiting_for_lock', 'dispatching')`;
 /** A live lock blocks a key, and so does an expired one still within its lock-delay. */
 const LOCKED = `EXISTS (SELECT 1 FROM locks l WHERE l.workspace_id = @ws AND l.key = @key AND l.expires_at + @delay > @now)`;
+/** Someone who asked for the lock before this dispatch arrived is still in line for it: they go first. */
+const EARLIER_WAITER = (ws: string, key: string, createdAt: string) =>
+  `EXISTS (SELECT 1 FROM lock_waiters w WHERE w.workspace_id = ${ws} AND w.key = ${key}
+           AND w.lease_expires_at > @now AND w.since <= ${createdAt})`;
 
 function prepare(db: SqliteContext['db']) {
   return {
@@ -41,7 +45,7 @@ function prepare(db: SqliteContext['db']) {
                             attempts = attempts + 1, updated_at = @now, blocked_by = NULL, reason = NULL
       WHERE seq = (SELECT seq FROM dispatches WHERE workspace_id = @ws AND key = @key AND ${ACTIVE} ORDER BY seq LIMIT 1)
         AND state = 'waiting_for_lock' AND not_before <= @now AND wait_deadline > @now
-        AND NOT ${LOCKED}
+        AND NOT ${LOCKED} AND NOT ${EARLIER_WAITER('@ws', '@key', 'dispatches.created_at')}
       RETURNING *`),
     blockingLock: db.prepare<Record<string, unknown>, LockRow>(
       `SELECT * FROM locks l WHERE l.workspace_id = @ws AND l.key = @key AND l.expires_at + @delay > @now`,
@@ -61,6 +65,7 @@ function prepare(db: SqliteContext['db']) {
                      AND h.state IN ('waiting_for_lock', 'dispatching'))
         AND NOT EXISTS (SELECT 1 FROM locks l WHERE l.workspace_id = d.workspace_id AND l.key = d.key
                         AND l.expires_at + @delay > @now)
+        AND NOT ${EARLIER_WAITER('d.workspace_id', 'd.key', 'd.created_at')}
       LIMIT @limit`),
     renew: db.prepare<Record<string, unknown>>(`
       UPDATE dispatches SET lease_until = @now + @lease
