@@ -230,3 +230,48 @@ describe('dispatch API without GitHub credentials', () => {
     }
   });
 });
+
+describe('dispatching as a GitHub App installation', () => {
+  it("looks up the repository's installation with the app JWT, exchanges it for a token, and dispatches with that token", async () => {
+    const gh = await new FakeGitHub().start();
+    const t = await makeTestApp({ env: gh.appEnv() });
+    try {
+      await allow(t);
+      const first = (await t.call({ method: 'POST', url: '/api/v1/dispatches', payload: { key: KEY, repository: 'acme/infra', workflow: 'deploy.yml', ref: 'main', headSha: SHA } })).json().data;
+      await t.app.dispatcher!.idle();
+      expect(gh.calls.map((c) => [c.route, c.answered])).toEqual([
+        ['installation', 200],
+        ['access_token', 201],
+        ['dispatch', 204],
+        ['status', 201],
+      ]);
+      expect(gh.calls[3]!.authorization).toBe(gh.calls[2]!.authorization);
+      expect(gh.calls[0]!.authorization).toMatch(/^bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+      expect(gh.calls[1]!.path).toBe(`/app/installations/${gh.installationId}/access_tokens`);
+      expect(gh.calls[2]!.authorization).toMatch(/^token ghs_/);
+      expect((await t.call({ method: 'GET', url: `/api/v1/dispatches/${first.id}` })).json().data.state).toBe('dispatched');
+      // The installation and its token are cached: the next dispatch goes straight out.
+      await t.call({ method: 'POST', url: '/api/v1/dispatches', payload: { key: 'other', repository: 'acme/infra', workflow: 'deploy.yml', ref: 'main' } });
+      await t.app.dispatcher!.idle();
+      expect(gh.calls.slice(4).map((c) => c.route)).toEqual(['dispatch']);
+    } finally {
+      await t.close();
+      await gh.stop();
+    }
+  });
+
+  it('records a dispatch into a repository the App is not installed on as failed, with GitHub’s answer', async () => {
+    const gh = await new FakeGitHub().start();
+    const t = await makeTestApp({ env: gh.appEnv() });
+    try {
+      await allow(t);
+      gh.answerNext('installation', { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } });
+      const d = (await t.call({ method: 'POST', url: '/api/v1/dispatches', payload: { key: KEY, repository: 'acme/infra', workflow: 'deploy.yml', ref: 'main' } })).json().data;
+      await t.app.dispatcher!.idle();
+      expect((await t.call({ method: 'GET', url: `/api/v1/dispatches/${d.id}` })).json().data).toMatchObject({ state: 'failed', reason: 'GitHub answered HTTP 404: Not Found' });
+    } finally {
+      await t.close();
+      await gh.stop();
+    }
+  });
+});
