@@ -16,6 +16,9 @@ export interface DispatchView {
   reason: string | null;
   blockedBy: BlockingLock | null;
   supersededBy: string | null;
+  /** The Atmos run it belongs to, and the stacks of that run it waits to see finish. */
+  runId: string | null;
+  heldFor: Array<{ stack: string; component: string }> | null;
   attempts: number;
   createdBy: string;
   createdAt: string;
@@ -50,6 +53,8 @@ export function dispatchView(d: Dispatch, webUrl: string): DispatchView {
     reason: d.reason,
     blockedBy: d.blockedBy,
     supersededBy: d.supersededBy,
+    runId: d.runId,
+    heldFor: d.heldFor,
     attempts: d.attempts,
     createdBy: d.createdBy,
     createdAt: d.createdAt.toISOString(),

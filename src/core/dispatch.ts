@@ -36,6 +36,12 @@ export interface DispatchSource {
   readonly [detail: string]: unknown;
 }
 
+/** A component in a stack, as atmos names them. */
+export interface StackRef {
+  readonly stack: string;
+  readonly component: string;
+}
+
 /** The lock a waiting dispatch was last seen waiting for, as shown to people. */
 export interface BlockingLock {
   readonly token: number;
@@ -80,6 +86,10 @@ export interface Dispatch {
   readonly dispatchedAt: Date | null;
   readonly blockedBy: BlockingLock | null;
   readonly supersededBy: string | null;
+  /** The Atmos run (one pull_request event paired with its upload) it belongs to. */
+  readonly runId: string | null;
+  /** Stacks of its run it waits to see finish (their dependents go after them); null when none. */
+  readonly heldFor: StackRef[] | null;
 }
 
 /** The reason recorded when a replica died while sending (see docs/dispatch.md, "Crashes"). */

@@ -12,7 +12,7 @@ import { requireScope } from '../core/lock-service.js';
 import { validateKey } from '../core/lock-rules.js';
 import type { Principal } from '../core/types.js';
 import type { AccessStore } from '../store/access-store.js';
-import type { DispatchStore, EnqueueResult } from '../store/dispatch-store.js';
+import type { DispatchStore, EnqueueResult, NewDispatch } from '../store/dispatch-store.js';
 import type { CommitStatuses } from './commit-statuses.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { GitHubApi } from './github-client.js';
@@ -62,7 +62,13 @@ export class DispatchService {
   }
 
   /** Queues a dispatch for a workspace; the Atmos flow calls this after verifying its webhook. */
-  async enqueue(workspaceId: string, createdBy: string, req: CreateDispatchRequest, source: DispatchSource): Promise<EnqueueResult> {
+  async enqueue(
+    workspaceId: string,
+    createdBy: string,
+    req: CreateDispatchRequest,
+    source: DispatchSource,
+    run: Pick<NewDispatch, 'runId' | 'dedupeKey' | 'heldFor' | 'reason'> = {},
+  ): Promise<EnqueueResult> {
     const input = {
       workspaceId,
       key: validateKey(req.key),
@@ -75,6 +81,7 @@ export class DispatchService {
       source,
       createdBy,
       maxWaitMs: this.options.maxWaitMs,
+      ...run,
     };
     this.requireGitHub();
     return this.dispatcher.enqueue(input);

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import Ajv from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -16,10 +15,11 @@ import { githubActionsVerifier } from '../auth/github-oidc.js';
 import { OidcExchange, oidcSessionResolver } from '../auth/oidc-sessions.js';
 import type { Store } from '../store/store.js';
 import { DashboardSessions } from '../auth/dashboard-sessions.js';
-import { CommitStatuses } from '../dispatch/commit-statuses.js';
-import { DispatchService } from '../dispatch/dispatch-service.js';
-import { Dispatcher } from '../dispatch/dispatcher.js';
-import { OctokitGitHub, type GitHubApi } from '../dispatch/github-client.js';
+import type { AtmosFlow } from '../dispatch/atmos-flow.js';
+import { createDispatchParts } from '../dispatch/dispatch-parts.js';
+import type { DispatchService } from '../dispatch/dispatch-service.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { GitHubApi } from '../dispatch/github-client.js';
 import { errorEnvelope } from './envelope.js';
 import { toDomainError } from './error-mapping.js';
 import { useJsonBodyParser } from './json-body.js';
@@ -28,6 +28,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { requestAuthenticator, type RequestSession } from './request-auth.js';
 import { dashboardRoutes, defaultWebDir } from './routes/dashboard.js';
 import { dispatchRoutes } from './routes/dispatches.js';
+import { githubWebhookRoutes } from './routes/github-webhooks.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { AtmosUploads } from '../dispatch/atmos-uploads.js';
@@ -54,8 +55,10 @@ declare module 'fastify' {
     public?: boolean;
   }
   interface FastifyInstance {
-    /** Sends queued dispatches; null when the backend keeps no dispatch queue. */
-    dispatcher: Dispatcher | null;
+    /** Sends queued dispatches. */
+    dispatcher: Dispatcher;
+    /** Pairs pull_request webhooks with atmos uploads and holds dependents. */
+    atmosFlow: AtmosFlow;
   }
 }
 
@@ -84,7 +87,8 @@ export interface AppContext {
   readonly clock: Clock;
   readonly oidc: OidcExchange;
   readonly atmosUploads: AtmosUploads;
-  readonly dispatches: DispatchService | null;
+  readonly dispatches: DispatchService;
+  readonly atmosFlow: AtmosFlow;
 }
 
 /** Builds the server without listening: `main` listens, tests use `inject()`. */
@@ -119,8 +123,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const metrics = createMetrics(commitStatsOf(deps.store));
   const authenticate = authenticator([...(deps.resolvers ?? []), oidcSessionResolver(deps.store), apiTokenResolver(deps.store)]);
   const clock = deps.clock ?? systemClock;
-  const dispatches = dispatchParts(config, deps, app);
-  app.decorate('dispatcher', dispatches?.dispatcher ?? null);
+  const dispatches = createDispatchParts(config, deps.store, {
+    ...(deps.github ? { github: deps.github } : {}),
+    ...(deps.replicaId ? { replicaId: deps.replicaId } : {}),
+    log: app.log,
+  });
+  app.addHook('onReady', () => dispatches.start());
+  app.addHook('onClose', () => dispatches.stop());
+  app.decorate('dispatcher', dispatches.dispatcher);
+  app.decorate('atmosFlow', dispatches.flow);
   const ctx: AppContext = {
     config,
     store: deps.store,
@@ -135,7 +146,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     clock,
     oidc: new OidcExchange(deps.store, githubActionsVerifier(config.oidc, clock), config.oidc.sessionTtlMs),
     atmosUploads: new AtmosUploads(deps.store.atmos),
-    dispatches: dispatches?.service ?? null,
+    dispatches: dispatches.service,
+    atmosFlow: dispatches.flow,
   };
 
   const sessions = new DashboardSessions(deps.store, deps.store.dashboardSessions);
@@ -218,30 +230,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(streamRoutes, { ctx, sessions, prefix: '/api/v1' });
   await app.register(dashboardRoutes, { webDir: deps.webDir ?? defaultWebDir() });
   await app.register(dispatchRoutes, { ctx, prefix: '/api/v1' });
+  await app.register(githubWebhookRoutes, { ctx });
   return app;
-}
-
-/** The dispatch queue's moving parts, started when the app is ready and stopped when it closes. */
-function dispatchParts(config: Config, deps: AppDeps, app: FastifyInstance) {
-  const store = deps.store.dispatches;
-  if (!store) return null;
-  const github = deps.github ?? new OctokitGitHub(config.github, { debug: (m) => app.log.debug(m), warn: (m) => app.log.warn(m) });
-  const statuses = new CommitStatuses(store, github, app.log);
-  const dispatcher = new Dispatcher(deps.store, store, github, statuses, {
-    claim: { replicaId: deps.replicaId ?? defaultReplicaId(), leaseMs: config.dispatch.leaseMs, lockDelayMs: config.lockDelayMs },
-    sweepIntervalMs: config.dispatch.sweepIntervalMs,
-    maxAttempts: config.dispatch.maxAttempts,
-    recoverAllAtStart: !deps.store.capabilities.multiReplica,
-    log: app.log,
-  });
-  app.addHook('onReady', () => dispatcher.start());
-  app.addHook('onClose', () => dispatcher.stop());
-  const service = new DispatchService(store, deps.store.access, dispatcher, statuses, github, { maxWaitMs: config.dispatch.maxWaitMs });
-  return { dispatcher, service };
-}
-
-function defaultReplicaId(): string {
-  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 }
 
 function isLoggerInstance(l: unknown): l is FastifyServerOptions['loggerInstance'] {

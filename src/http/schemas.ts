@@ -95,6 +95,12 @@ export const dispatchViewSchema = {
     reason: { type: ['string', 'null'], description: 'why it failed, was cancelled, superseded or timed out, or why it waits again' },
     blockedBy: blockingLockSchema,
     supersededBy: { type: ['string', 'null'] },
+    runId: { type: ['string', 'null'], description: 'the Atmos run (pull_request delivery id) it belongs to' },
+    heldFor: {
+      type: ['array', 'null'],
+      description: 'stacks of its run it waits to see finish before it may go',
+      items: { type: 'object', properties: { stack: { type: 'string' }, component: { type: 'string' } } },
+    },
     attempts: { type: 'integer', description: 'send attempts started' },
     createdBy: { type: 'string' },
     createdAt: { type: 'string', format: 'date-time' },

@@ -1,4 +1,4 @@
-import type { Dispatch, DispatchInputs, DispatchSource, DispatchState } from '../core/dispatch.js';
+import type { Dispatch, DispatchInputs, DispatchSource, DispatchState, StackRef } from '../core/dispatch.js';
 import type { Lock } from '../core/types.js';
 
 /**
@@ -42,6 +42,15 @@ export interface DispatchStore {
   recoverAbandoned(options: { readonly all: boolean; readonly limit: number }): Promise<Dispatch[]>;
   cancel(workspaceId: string, id: string, actor: string, reason: string | null): Promise<CancelResult>;
   get(workspaceId: string, id: string): Promise<Dispatch | null>;
+  /** Every dispatch of an Atmos run, in arrival order. */
+  runDispatches(workspaceId: string, runId: string): Promise<Dispatch[]>;
+  /** Waiting dispatches that still wait for stacks of their run to finish (any workspace). */
+  heldDispatches(limit: number): Promise<Dispatch[]>;
+  /**
+   * Replaces what a waiting dispatch waits for, if it still waits for exactly `expected`
+   * (null: for nothing more, so it may be claimed). Null when it changed meanwhile.
+   */
+  unhold(workspaceId: string, id: string, expected: readonly StackRef[], next: readonly StackRef[] | null): Promise<Dispatch | null>;
   /** Newest first; `beforeSeq` pages. */
   list(query: ListDispatchesQuery): Promise<Dispatch[]>;
 }
@@ -58,6 +67,13 @@ export interface NewDispatch {
   readonly headSha: string | null;
   readonly createdBy: string;
   readonly maxWaitMs: number;
+  readonly runId?: string | null;
+  /** Enqueueing again with the same key in the workspace returns the first dispatch, unchanged. */
+  readonly dedupeKey?: string | null;
+  /** Not claimed until these stacks of its run finish (see `unhold`). */
+  readonly heldFor?: readonly StackRef[] | null;
+  /** Why it waits, shown until it is claimed (e.g. which stacks it waits for). */
+  readonly reason?: string | null;
 }
 
 /** Who claims, for how long a claim holds without a heartbeat, and the lock-delay in force. */
@@ -75,6 +91,8 @@ export interface QueueKey {
 
 export interface EnqueueResult {
   readonly dispatch: Dispatch;
+  /** False when a dispatch with the same dedupe key existed: nothing changed. */
+  readonly created: boolean;
   readonly superseded: Dispatch[];
   /** A row claimed for `claimant` by this call: the caller must send it. */
   readonly claimed: Dispatch | null;

@@ -2,6 +2,7 @@ import type { AccessStore } from './access-store.js';
 import type { AtmosUploadStore } from './atmos-upload-store.js';
 import type { DashboardSessionStore } from './dashboard-session-store.js';
 import type { DispatchStore } from './dispatch-store.js';
+import type { GitHubEventStore } from './github-event-store.js';
 import type { LeaseStore } from './lease-store.js';
 import type { LockStore } from './lock-store.js';
 
@@ -15,4 +16,5 @@ export interface Store extends LockStore {
   readonly dashboardSessions: DashboardSessionStore;
   readonly leases: LeaseStore;
   readonly dispatches: DispatchStore;
+  readonly githubEvents: GitHubEventStore;
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApp, type TestApp } from '../support/app.js';
 import { sseEvents } from '../support/sse.js';
+import { affected, proSettings, pullRequestEvent, upload, WEBHOOK_SECRET } from '../support/atmos-flow.js';
 import { FakeGitHub } from '../support/fake-github.js';
 import { actionsClaims, startLocalIssuer, type LocalIssuer } from '../support/oidc-issuer.js';
 
@@ -146,6 +147,20 @@ const CASES: Record<string, Case> = {
   'POST /api/v1/dispatches/{id}/cancel': async (t, { adminB, dispatchA }) => {
     expect((await t.call({ method: 'POST', url: `/api/v1/dispatches/${dispatchA}/cancel`, token: adminB })).statusCode).toBe(404);
   },
+  'POST /webhooks/github': async (t, { adminB }) => {
+    // B uploads for A's repository, which B does not allow: the webhook for that commit plans
+    // nothing in B, and nothing in A (A uploaded nothing for it).
+    const sha = 'f'.repeat(40);
+    const stacks = [affected('vpc', 'prod', proSettings({ opened: ['plan.yaml'] }))];
+    expect((await t.call({ method: 'POST', url: '/api/v1/affected-stacks', token: adminB, payload: upload(sha, stacks) })).statusCode).toBe(200);
+    const e = pullRequestEvent('opened', sha);
+    const r = await t.call({ method: 'POST', url: '/webhooks/github', token: null, headers: e.headers, payload: e.body });
+    expect(r.statusCode).toBe(202);
+    expect(r.json().data.planned).toBe(0);
+    await t.app.atmosFlow.idle();
+    const inB = (await t.call({ method: 'GET', url: '/api/v1/dispatches', token: adminB })).json().data.dispatches;
+    expect(inB.map((d: { repository: string }) => d.repository)).not.toContain('acme/infra');
+  },
   'POST /api/v1/auth/github-oidc': async (t, { issuer }) => {
     const b = (await t.store.getWorkspace('team-b'))!;
     const jwt = await issuer.sign(actionsClaims('acme/infra'));
@@ -208,7 +223,7 @@ describe('workspace isolation, route by route', () => {
   beforeAll(async () => {
     const issuer = await startLocalIssuer();
     const github = await new FakeGitHub().start();
-    t = await makeTestApp({ env: { STACKLOCK_OIDC_JWKS_URL: issuer.jwksUrl, ...github.tokenEnv() } });
+    t = await makeTestApp({ env: { STACKLOCK_OIDC_JWKS_URL: issuer.jwksUrl, ...github.tokenEnv(), STACKLOCK_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET } });
     await t.call({ method: 'POST', url: '/api/v1/workspaces', payload: { name: 'team-b' } });
     const adminB = (await t.call({ method: 'POST', url: '/api/v1/tokens', payload: { name: 'b-admin', scopes: ['admin'], workspace: 'team-b' } })).json().data.token;
     await t.call({ method: 'POST', url: '/api/v1/locks', payload: { key: KEY, ttlMs: 3_600_000, message: 'A deploys', holderId: 'a-run' } });

@@ -179,6 +179,54 @@ export function dispatchStoreConformance(name: string, harness: DispatchHarness)
       expect((await store.dispatches.claimNext(ws, 'acme/infra/prod/vpc', me)).claimed).toMatchObject({ id: d.id });
     });
 
+    it('holds a dependent until unheld, enqueues a dedupe key once, and lists a run', async () => {
+      await fresh();
+      const vpc = { stack: 'prod', component: 'vpc' };
+      const a = await store.dispatches.enqueue(input({ key: 'acme/infra/prod/vpc', runId: 'run-1', dedupeKey: 'run-1/prod/vpc/apply' }), me);
+      expect(a).toMatchObject({ created: true, dispatch: { runId: 'run-1', heldFor: null, state: 'dispatching' } });
+      const again = await store.dispatches.enqueue(input({ key: 'acme/infra/prod/vpc', runId: 'run-1', dedupeKey: 'run-1/prod/vpc/apply' }), me);
+      expect(again).toEqual({ dispatch: expect.objectContaining({ id: a.dispatch.id }), created: false, superseded: [], claimed: null });
+      const b = await store.dispatches.enqueue(
+        input({ key: 'acme/infra/prod/eks', runId: 'run-1', dedupeKey: 'run-1/prod/eks/apply', heldFor: [vpc], reason: 'waiting for prod/vpc to finish' }),
+        me,
+      );
+      expect(b).toMatchObject({ created: true, claimed: null, dispatch: { state: 'waiting_for_lock', heldFor: [vpc], reason: 'waiting for prod/vpc to finish' } });
+      expect((await store.dispatches.claimNext(ws, 'acme/infra/prod/eks', me)).claimed).toBeNull();
+      expect((await store.dispatches.readyKeys(100, 0)).filter((k) => k.workspaceId === ws)).toEqual([]);
+      expect((await store.dispatches.heldDispatches(1000)).filter((d) => d.workspaceId === ws).map((d) => d.id)).toEqual([b.dispatch.id]);
+      expect((await store.dispatches.runDispatches(ws, 'run-1')).map((d) => d.id)).toEqual([a.dispatch.id, b.dispatch.id]);
+      expect(await store.dispatches.runDispatches(ws, 'run-2')).toEqual([]);
+      // Only from what it waits for now.
+      expect(await store.dispatches.unhold(ws, b.dispatch.id, [{ stack: 'prod', component: 'dns' }], null)).toBeNull();
+      const released = await store.dispatches.unhold(ws, b.dispatch.id, [vpc], null);
+      expect(released).toMatchObject({ heldFor: null, reason: null });
+      expect((await store.dispatches.heldDispatches(1000)).filter((d) => d.workspaceId === ws)).toEqual([]);
+      expect((await store.dispatches.claimNext(ws, 'acme/infra/prod/eks', me)).claimed).toMatchObject({ id: b.dispatch.id });
+    });
+
+    it('keeps each pull_request delivery once, finds it by commit, and purges old ones', async () => {
+      const sha = randomUUID().replace(/-/g, '').padEnd(40, '0');
+      const facts = (deliveryId: string, action: string) => ({
+        deliveryId, repository: 'Acme/Infra', action, merged: false, number: 7, headSha: sha, headRef: 'feature', baseRef: 'main', mergeCommitSha: null,
+      });
+      const before = await store.now();
+      const d1 = `d-${randomUUID()}`;
+      const d2 = `d-${randomUUID()}`;
+      expect(await store.githubEvents.recordPullRequest(facts(d1, 'opened'))).toBe(true);
+      expect(await store.githubEvents.recordPullRequest(facts(d1, 'opened'))).toBe(false);
+      expect(await store.githubEvents.recordPullRequest(facts(d2, 'synchronize'))).toBe(true);
+      expect((await store.githubEvents.pullRequestsFor('acme/infra', sha)).map((f) => [f.deliveryId, f.action])).toEqual(
+        expect.arrayContaining([[d1, 'opened'], [d2, 'synchronize']]),
+      );
+      expect(await store.githubEvents.pullRequestsFor('acme/infra', sha)).toHaveLength(2);
+      expect((await store.githubEvents.pullRequestsFor('ACME/INFRA', sha))[0]).toMatchObject({ repository: 'Acme/Infra', number: 7, mergeCommitSha: null });
+      expect(await store.githubEvents.pullRequestsFor('acme/other', sha)).toEqual([]);
+      expect((await store.githubEvents.pullRequestsSince(before, 1000)).map((f) => f.deliveryId)).toEqual(expect.arrayContaining([d1, d2]));
+      await sleep(5);
+      expect(await store.githubEvents.purgePullRequests(await store.now(), 1000)).toBeGreaterThanOrEqual(2);
+      expect(await store.githubEvents.pullRequestsFor('acme/infra', sha)).toEqual([]);
+    });
+
     it('puts a retried dispatch back at the head of its line until it is due', async () => {
       await fresh();
       const first = await store.dispatches.enqueue(input(), me);

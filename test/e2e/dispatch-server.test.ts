@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { INTERRUPTED_REASON } from '../../src/core/dispatch.js';
 import { tempDir } from '../support/app.js';
+import { affected, proSettings, pullRequestEvent, upload, WEBHOOK_SECRET } from '../support/atmos-flow.js';
 import { eventually, FakeGitHub } from '../support/fake-github.js';
 import { runCli, startServerProcess, type ServerProcess } from '../support/processes.js';
 
@@ -40,7 +41,7 @@ describe('dispatch gating with real server processes', () => {
   });
 
   const start = async (dir = tempDir()) => {
-    server = await startServerProcess(dir, [], gh.tokenEnv());
+    server = await startServerProcess(dir, [], { ...gh.tokenEnv(), STACKLOCK_GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET });
     const api = apiOf(server);
     await api('PUT', '/api/v1/repos/acme/infra', {});
     return api;
@@ -52,34 +53,38 @@ describe('dispatch gating with real server processes', () => {
     });
   const stateOf = async (api: Api, id: string) => (await api('GET', `/api/v1/dispatches/${id}`)).data.state;
 
-  it('sends the free stack at once, holds the locked one with a pending status, and sends it within a second of unlock', async () => {
+  it('Atmos flow: a webhook and an upload for a PR touching two stacks send the free one at once and hold the locked one, sent within a second of unlock', async () => {
     const api = await start();
     const env = { STACKLOCK_URL: server!.url, STACKLOCK_TOKEN: server!.adminToken };
     expect((await runCli(['lock', VPC, '--ttl', '10m', '--message', 'applying VPC change #412'], env)).code).toBe(0);
-    const eks = (await dispatch(api, EKS)).data;
-    const vpc = (await dispatch(api, VPC)).data;
-    expect(vpc.state).toBe('waiting_for_lock');
+    const settings = proSettings({ opened: ['atmos-terraform-plan.yaml'] });
+    const up = await api('POST', '/api/v1/affected-stacks', upload(SHA, [affected('vpc', 'plat-ue1-prod', settings), affected('eks', 'plat-ue1-prod', settings)]));
+    expect(up.status).toBe(200);
+    const e = pullRequestEvent('opened', SHA, { number: 12 });
+    const hook = await fetch(`${server!.url}/webhooks/github`, { method: 'POST', headers: e.headers, body: e.body });
+    expect(hook.status).toBe(202);
     await eventually(() => gh.dispatches().length === 1, 'the free stack dispatched');
-    expect(gh.dispatches()[0]!.inputs).toEqual({ stack: 'plat-ue1-prod', component: 'eks' });
+    expect(gh.dispatches()[0]!.inputs).toEqual({ component: 'eks', stack: 'plat-ue1-prod', sha: SHA, atmos_pro_run_id: e.delivery });
     await eventually(() => gh.latestStatus(SHA, `stacklock/${VPC}`), 'a pending status on the locked stack');
     expect(gh.latestStatus(SHA, `stacklock/${VPC}`)).toMatchObject({ state: 'pending', description: 'Waiting for lock held by token:admin: "applying VPC change #412"' });
     await eventually(() => gh.latestStatus(SHA, `stacklock/${EKS}`)?.state === 'success', 'success on the free stack');
-    expect(await stateOf(api, eks.id)).toBe('dispatched');
 
     const listed = await runCli(['dispatches', '--key', VPC], env);
     expect(listed.code, listed.stderr).toBe(0);
-    expect(listed.stdout).toContain(vpc.id);
     expect(listed.stdout).toContain('waiting_for_lock');
     expect(listed.stdout).toContain('lock held by token:admin: "applying VPC change #412"');
+    const vpc = JSON.parse((await runCli(['dispatches', '--key', VPC, '--json'], env)).stdout)[0];
 
     const released = await api('DELETE', '/api/v1/locks', { key: VPC });
     const unlockedAt = Date.now();
     expect(released.status).toBe(200);
     await eventually(() => gh.dispatches().length === 2, 'the held stack dispatched', 5000, 5);
     expect(gh.dispatches()[1]!.at - unlockedAt).toBeLessThan(1000);
-    expect(gh.dispatches()[1]!.inputs).toEqual({ stack: 'plat-ue1-prod', component: 'vpc' });
+    expect(gh.dispatches()[1]!.inputs).toMatchObject({ component: 'vpc', stack: 'plat-ue1-prod' });
     await eventually(() => gh.latestStatus(SHA, `stacklock/${VPC}`)?.state === 'success', 'the status turned success');
     expect(await stateOf(api, vpc.id)).toBe('dispatched');
+    const queued = (await api('GET', '/api/v1/events?action=workflow.queued')).data.events as Array<{ actor: string }>;
+    expect(queued).toHaveLength(2);
   });
 
   it('sends a held dispatch within a second of the lock expiring', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { bootstrap } from '../../src/auth/bootstrap.js';
 import { buildConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp, type AppDeps } from '../../src/http/app.js';
 import type { Store } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { readFileSync } from 'node:fs';
@@ -28,12 +28,14 @@ export function tempDir(prefix = 'stacklock-test-'): string {
 }
 
 /** An app on a real SQLite file in a temp dir, bootstrapped like a first start. */
-export async function makeTestApp(options: { clock?: Clock; store?: Store; env?: Record<string, string>; webDir?: string } = {}): Promise<TestApp> {
+export async function makeTestApp(
+  options: { clock?: Clock; store?: Store; env?: Record<string, string>; webDir?: string; logger?: AppDeps['logger'] } = {},
+): Promise<TestApp> {
   const dataDir = tempDir();
   const config = buildConfig({ dataDir }, { ...(options.env ?? {}) });
   const store = options.store ?? new SqliteStore({ path: join(dataDir, 'stacklock.db'), ...(options.clock ? { clock: options.clock } : {}) });
   await store.migrate();
-  const app = await buildApp(config, { store, logger: false, ...(options.clock ? { clock: options.clock } : {}), ...(options.webDir ? { webDir: options.webDir } : {}) });
+  const app = await buildApp(config, { store, logger: options.logger ?? false, ...(options.clock ? { clock: options.clock } : {}), ...(options.webDir ? { webDir: options.webDir } : {}) });
   await bootstrap(store, dataDir);
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   const call: TestApp['call'] = (opts) => {

@@ -73,7 +73,13 @@ export async function atmosUploadRoutes(app: FastifyInstance, { ctx }: { ctx: Ap
         },
       },
     },
-    async (request) => okEnvelope(await ctx.atmosUploads.uploadAffectedStacks(principalOf(request), request.body), request.id),
+    async (request) => {
+      const caller = principalOf(request);
+      const progress = await ctx.atmosUploads.uploadAffectedStacks(caller, request.body);
+      // The pull_request webhooks already kept for this commit make their runs now (issue 6).
+      if (progress.complete) ctx.atmosFlow.uploaded(caller.workspaceId, `${request.body.repo_owner}/${request.body.repo_name}`, request.body.head_sha);
+      return okEnvelope(progress, request.id);
+    },
   );
 
   app.patch<{ Params: { owner: string; repo: string }; Querystring: { stack: string; component: string }; Body: InstanceStatusBody }>(
@@ -93,7 +99,10 @@ export async function atmosUploadRoutes(app: FastifyInstance, { ctx }: { ctx: Ap
     async (request) => {
       const { owner, repo } = request.params;
       const { stack, component } = request.query;
-      const s = await ctx.atmosUploads.reportInstanceStatus(principalOf(request), owner, repo, stack, component, request.body);
+      const caller = principalOf(request);
+      const s = await ctx.atmosUploads.reportInstanceStatus(caller, owner, repo, stack, component, request.body);
+      // Dependents held until this stack finished may go now (issue 6).
+      ctx.atmosFlow.statusReported(caller.workspaceId, s.repository);
       return okEnvelope(
         {
           repository: s.repository,

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DISPATCH_STATES, type DispatchState } from '../../core/dispatch.js';
 import { dispatchView, githubWebUrl } from '../../core/dispatch-view.js';
-import { DomainError } from '../../core/errors.js';
-import type { CreateDispatchRequest, DispatchService } from '../../dispatch/dispatch-service.js';
+import type { CreateDispatchRequest } from '../../dispatch/dispatch-service.js';
 import type { AppContext } from '../app.js';
 import { envelopeSchema, okEnvelope } from '../envelope.js';
 import { dispatchViewSchema } from '../schemas.js';
@@ -36,10 +35,6 @@ const idParams = { type: 'object', required: ['id'], properties: { id: { type: '
 
 export async function dispatchRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   const webUrl = githubWebUrl(ctx.config.github.apiUrl);
-  const service = (): DispatchService => {
-    if (!ctx.dispatches) throw new DomainError('Unavailable', `the ${ctx.store.capabilities.backend} backend of this build keeps no dispatch queue`);
-    return ctx.dispatches;
-  };
   const one = envelopeSchema(dispatchViewSchema);
 
   app.post<{ Body: CreateDispatchRequest }>(
@@ -52,7 +47,7 @@ export async function dispatchRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
       },
     },
     async (request, reply) => {
-      const { dispatch } = await service().create(principalOf(request), request.body);
+      const { dispatch } = await ctx.dispatches.create(principalOf(request), request.body);
       return reply.code(201).send(okEnvelope(dispatchView(dispatch, webUrl), request.id, 201));
     },
   );
@@ -73,7 +68,7 @@ export async function dispatchRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
     },
     async (request) => {
       const q = request.query;
-      const rows = await service().list(principalOf(request), {
+      const rows = await ctx.dispatches.list(principalOf(request), {
         limit: q.limit,
         ...(q.key !== undefined ? { key: q.key } : {}),
         ...(q.state !== undefined ? { state: q.state } : {}),
@@ -90,7 +85,7 @@ export async function dispatchRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
   app.get<{ Params: { id: string } }>(
     '/dispatches/:id',
     { schema: { summary: 'One dispatch', params: idParams, response: { 200: one } } },
-    async (request) => okEnvelope(dispatchView(await service().get(principalOf(request), request.params.id), webUrl), request.id),
+    async (request) => okEnvelope(dispatchView(await ctx.dispatches.get(principalOf(request), request.params.id), webUrl), request.id),
   );
 
   app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
@@ -104,7 +99,7 @@ export async function dispatchRoutes(app: FastifyInstance, { ctx }: { ctx: AppCo
       },
     },
     async (request) => {
-      const d = await service().cancel(principalOf(request), request.params.id, request.body?.reason ?? null);
+      const d = await ctx.dispatches.cancel(principalOf(request), request.params.id, request.body?.reason ?? null);
       return okEnvelope(dispatchView(d, webUrl), request.id);
     },
   );

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { NewAuditEvent } from '../../core/audit.js';
-import { INTERRUPTED_REASON, type BlockingLock, type Dispatch, type DispatchInputs, type DispatchSource, type DispatchState } from '../../core/dispatch.js';
+import {
+  INTERRUPTED_REASON,
+  type BlockingLock,
+  type Dispatch,
+  type DispatchInputs,
+  type DispatchSource,
+  type DispatchState,
+  type StackRef,
+} from '../../core/dispatch.js';
 import { dispatchEvent } from '../../core/dispatch-audit.js';
 import { blockingLock } from '../../core/dispatch-rules.js';
 import type {
@@ -44,7 +52,12 @@ interface DispatchRow {
   dispatched_at: Date | null;
   blocked_by: BlockingLock | null;
   superseded_by: string | null;
+  run_id: string | null;
+  held_for: StackRef[] | null;
 }
+
+const heldForJson = (refs: readonly StackRef[] | null | undefined): string | null =>
+  refs && refs.length > 0 ? JSON.stringify(refs.map((r) => ({ stack: r.stack, component: r.component }))) : null;
 
 function toDispatch(r: DispatchRow): Dispatch {
   return {
@@ -53,7 +66,7 @@ function toDispatch(r: DispatchRow): Dispatch {
     state: r.state as DispatchState, reason: r.reason, createdBy: r.created_by, createdAt: r.created_at,
     updatedAt: r.updated_at, waitDeadline: r.wait_deadline, notBefore: r.not_before, attempts: r.attempts,
     claimedBy: r.claimed_by, leaseUntil: r.lease_until, dispatchedAt: r.dispatched_at, blockedBy: r.blocked_by,
-    supersededBy: r.superseded_by,
+    supersededBy: r.superseded_by, runId: r.run_id, heldFor: r.held_for,
   };
 }
 
@@ -77,7 +90,7 @@ WITH head AS (
   SELECT seq FROM dispatches WHERE workspace_id = $1 AND key = $2 AND ${ACTIVE} ORDER BY seq LIMIT 1
 ), target AS (
   SELECT d.seq FROM dispatches d JOIN head USING (seq)
-  WHERE d.state = 'waiting_for_lock' AND d.not_before <= ${NOW} AND d.wait_deadline > ${NOW}
+  WHERE d.state = 'waiting_for_lock' AND d.held_for IS NULL AND d.not_before <= ${NOW} AND d.wait_deadline > ${NOW}
     AND NOT EXISTS (${BLOCKING_LOCK}) AND NOT ${EARLIER_WAITER}
   FOR UPDATE OF d SKIP LOCKED
 )
@@ -93,7 +106,11 @@ export class PostgresDispatchStore implements DispatchStore {
   constructor(private readonly pool: pg.Pool) {}
 
   enqueue(input: NewDispatch, claimant: Claim): Promise<EnqueueResult> {
-    return this.tx(async (q) => {
+    return this.tx(async (q): Promise<EnqueueResult> => {
+      if (input.dedupeKey) {
+        const [existing] = await q<DispatchRow>('SELECT * FROM dispatches WHERE workspace_id = $1 AND dedupe_key = $2', [input.workspaceId, input.dedupeKey]);
+        if (existing) return { dispatch: toDispatch(existing), created: false, superseded: [], claimed: null };
+      }
       const id = randomUUID();
       const superseded =
         input.pullRequest === null
@@ -111,22 +128,30 @@ export class PostgresDispatchStore implements DispatchStore {
       const [lockRow] = await q<LockRow>(BLOCKING_LOCK, [input.workspaceId, input.key, claimant.lockDelayMs]);
       const [row] = await q<DispatchRow>(
         `INSERT INTO dispatches (id, workspace_id, key, repository, workflow, ref, inputs, source, pull_request, head_sha,
-                                 state, created_by, created_at, updated_at, wait_deadline, not_before, blocked_by)
+                                 state, created_by, created_at, updated_at, wait_deadline, not_before, blocked_by,
+                                 run_id, dedupe_key, held_for, reason)
          VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, 'waiting_for_lock', $11, ${NOW}, ${NOW},
-                 ${NOW} + ${ms('$12')}, ${NOW}, $13::jsonb)
+                 ${NOW} + ${ms('$12')}, ${NOW}, $13::jsonb, $14, $15, $16::jsonb, $17)
+         ON CONFLICT (workspace_id, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
          RETURNING *`,
         [id, input.workspaceId, input.key, input.repository, input.workflow, input.ref, JSON.stringify(input.inputs),
           JSON.stringify(input.source), input.pullRequest, input.headSha, input.createdBy, input.maxWaitMs,
-          lockRow ? JSON.stringify(blockingLock(toLock(lockRow))) : null],
+          lockRow ? JSON.stringify(blockingLock(toLock(lockRow))) : null, input.runId ?? null, input.dedupeKey ?? null,
+          heldForJson(input.heldFor), input.reason ?? null],
       );
-      const dispatch = toDispatch(row as DispatchRow);
+      if (!row) {
+        // Another replica planned the same run at the same moment: its dispatch stands.
+        const [existing] = await q<DispatchRow>('SELECT * FROM dispatches WHERE workspace_id = $1 AND dedupe_key = $2', [input.workspaceId, input.dedupeKey]);
+        return { dispatch: toDispatch(existing as DispatchRow), created: false, superseded: [], claimed: null };
+      }
+      const dispatch = toDispatch(row);
       const events = superseded.map((s) => dispatchEvent('workflow.superseded', s, input.createdBy, { supersededBy: id }));
       events.push(dispatchEvent('workflow.queued', dispatch, input.createdBy, { waitingFor: dispatch.blockedBy }));
       await this.events(q, events);
       // Inside the transaction the claim sees the new row; other replicas see it only once committed.
       const [claimedRow] = await q<DispatchRow>(CLAIM, [input.workspaceId, input.key, claimant.lockDelayMs, claimant.replicaId, claimant.leaseMs]);
       const claimed = claimedRow ? toDispatch(claimedRow) : null;
-      return { dispatch: claimed?.id === id ? claimed : dispatch, superseded, claimed };
+      return { dispatch: claimed?.id === id ? claimed : dispatch, created: true, superseded, claimed };
     });
   }
 
@@ -154,7 +179,7 @@ export class PostgresDispatchStore implements DispatchStore {
   async readyKeys(limit: number, lockDelayMs: number): Promise<QueueKey[]> {
     const rows = await this.all<{ workspace_id: string; key: string }>(
       `SELECT d.workspace_id, d.key FROM dispatches d
-       WHERE d.state = 'waiting_for_lock' AND d.not_before <= ${NOW} AND d.wait_deadline > ${NOW}
+       WHERE d.state = 'waiting_for_lock' AND d.held_for IS NULL AND d.not_before <= ${NOW} AND d.wait_deadline > ${NOW}
          AND d.seq = (SELECT min(h.seq) FROM dispatches h WHERE h.workspace_id = d.workspace_id AND h.key = d.key AND h.${ACTIVE})
          AND NOT EXISTS (SELECT 1 FROM locks l WHERE l.workspace_id = d.workspace_id AND l.key = d.key
                          AND l.expires_at + ${ms('$1')} > ${NOW})
@@ -255,6 +280,28 @@ export class PostgresDispatchStore implements DispatchStore {
 
   async get(workspaceId: string, id: string): Promise<Dispatch | null> {
     const [row] = await this.all<DispatchRow>('SELECT * FROM dispatches WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);
+    return row ? toDispatch(row) : null;
+  }
+
+  async runDispatches(workspaceId: string, runId: string): Promise<Dispatch[]> {
+    return (await this.all<DispatchRow>('SELECT * FROM dispatches WHERE workspace_id = $1 AND run_id = $2 ORDER BY seq', [workspaceId, runId])).map(toDispatch);
+  }
+
+  async heldDispatches(limit: number): Promise<Dispatch[]> {
+    const rows = await this.all<DispatchRow>(
+      `SELECT * FROM dispatches WHERE held_for IS NOT NULL AND state = 'waiting_for_lock' ORDER BY seq LIMIT $1`,
+      [limit],
+    );
+    return rows.map(toDispatch);
+  }
+
+  async unhold(workspaceId: string, id: string, expected: readonly StackRef[], next: readonly StackRef[] | null): Promise<Dispatch | null> {
+    const [row] = await this.all<DispatchRow>(
+      `UPDATE dispatches SET held_for = $4::jsonb, updated_at = ${NOW}, reason = CASE WHEN $4::jsonb IS NULL THEN NULL ELSE reason END
+       WHERE workspace_id = $1 AND id = $2 AND state = 'waiting_for_lock' AND held_for = $3::jsonb
+       RETURNING *`,
+      [workspaceId, id, heldForJson(expected), heldForJson(next)],
+    );
     return row ? toDispatch(row) : null;
   }
 

@@ -22,6 +22,7 @@ import { PostgresAtmosUploadStore } from './atmos-upload-queries.js';
 import type { DashboardSessionStore } from '../dashboard-session-store.js';
 import { ChangeFeed } from './change-feed.js';
 import { PostgresDispatchStore } from './dispatch-queries.js';
+import { PostgresGitHubEvents } from './github-event-queries.js';
 import { acquireSql, DENIED_SQL, LIST_SQL, LIVE_LOCK_SQL, NOW, REAP_SQL, RELEASE_SQL } from './lock-queries.js';
 import { PostgresLeases } from './lease-queries.js';
 import { applyMigrations } from './migrate.js';
@@ -73,6 +74,7 @@ export class PostgresStore implements Store {
   readonly dashboardSessions: DashboardSessionStore;
   readonly leases: PostgresLeases;
   readonly dispatches: PostgresDispatchStore;
+  readonly githubEvents: PostgresGitHubEvents;
 
   constructor(private readonly options: PostgresStoreOptions) {
     const log = options.log ?? (() => undefined);
@@ -87,6 +89,7 @@ export class PostgresStore implements Store {
     this.dashboardSessions = new PostgresDashboardSessions(this.pool);
     this.leases = new PostgresLeases({ all: (sql, params) => this.all(sql, params), feed: this.feed });
     this.dispatches = new PostgresDispatchStore(this.pool);
+    this.githubEvents = new PostgresGitHubEvents(this.pool);
   }
 
   async migrate(): Promise<void> {

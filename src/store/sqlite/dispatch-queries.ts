@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { INTERRUPTED_REASON, type Dispatch } from '../../core/dispatch.js';
+import { INTERRUPTED_REASON, type Dispatch, type StackRef } from '../../core/dispatch.js';
 import { dispatchEvent } from '../../core/dispatch-audit.js';
 import { blockingLock } from '../../core/dispatch-rules.js';
 import type {
@@ -14,7 +14,7 @@ import type {
   SendOutcome,
 } from '../dispatch-store.js';
 import type { SqliteContext } from './access-queries.js';
-import { type DispatchRow, toDispatch } from './dispatch-rows.js';
+import { type DispatchRow, heldForJson, toDispatch } from './dispatch-rows.js';
 import { type LockRow, toLock } from './rows.js';
 
 const ACTIVE = `state IN ('waiting_for_lock', 'dispatching')`;
@@ -29,9 +29,11 @@ function prepare(db: SqliteContext['db']) {
   return {
     insert: db.prepare<Record<string, unknown>, DispatchRow>(`
       INSERT INTO dispatches (id, workspace_id, key, repository, workflow, ref, inputs, source, pull_request, head_sha,
-                              state, created_by, created_at, updated_at, wait_deadline, not_before, blocked_by)
+                              state, created_by, created_at, updated_at, wait_deadline, not_before, blocked_by,
+                              run_id, dedupe_key, held_for, reason)
       VALUES (@id, @ws, @key, @repository, @workflow, @ref, @inputs, @source, @pr, @sha,
-              'waiting_for_lock', @createdBy, @now, @now, @deadline, @now, @blockedBy)
+              'waiting_for_lock', @createdBy, @now, @now, @deadline, @now, @blockedBy,
+              @runId, @dedupeKey, @heldFor, @reason)
       RETURNING *`),
     supersede: db.prepare<Record<string, unknown>, DispatchRow>(`
       UPDATE dispatches SET state = 'superseded', superseded_by = @id, updated_at = @now,
@@ -44,7 +46,7 @@ function prepare(db: SqliteContext['db']) {
       UPDATE dispatches SET state = 'dispatching', claimed_by = @me, lease_until = @now + @lease,
                             attempts = attempts + 1, updated_at = @now, blocked_by = NULL, reason = NULL
       WHERE seq = (SELECT seq FROM dispatches WHERE workspace_id = @ws AND key = @key AND ${ACTIVE} ORDER BY seq LIMIT 1)
-        AND state = 'waiting_for_lock' AND not_before <= @now AND wait_deadline > @now
+        AND state = 'waiting_for_lock' AND held_for IS NULL AND not_before <= @now AND wait_deadline > @now
         AND NOT ${LOCKED} AND NOT ${EARLIER_WAITER('@ws', '@key', 'dispatches.created_at')}
       RETURNING *`),
     blockingLock: db.prepare<Record<string, unknown>, LockRow>(
@@ -60,7 +62,7 @@ function prepare(db: SqliteContext['db']) {
     ),
     readyKeys: db.prepare<Record<string, unknown>, { workspace_id: string; key: string }>(`
       SELECT d.workspace_id, d.key FROM dispatches d
-      WHERE d.state = 'waiting_for_lock' AND d.not_before <= @now AND d.wait_deadline > @now
+      WHERE d.state = 'waiting_for_lock' AND d.held_for IS NULL AND d.not_before <= @now AND d.wait_deadline > @now
         AND d.seq = (SELECT min(h.seq) FROM dispatches h WHERE h.workspace_id = d.workspace_id AND h.key = d.key
                      AND h.state IN ('waiting_for_lock', 'dispatching'))
         AND NOT EXISTS (SELECT 1 FROM locks l WHERE l.workspace_id = d.workspace_id AND l.key = d.key
@@ -98,6 +100,15 @@ function prepare(db: SqliteContext['db']) {
       WHERE workspace_id = @ws AND id = @id AND state = 'waiting_for_lock'
       RETURNING *`),
     get: db.prepare<[string, string], DispatchRow>('SELECT * FROM dispatches WHERE workspace_id = ? AND id = ?'),
+    byDedupe: db.prepare<[string, string], DispatchRow>('SELECT * FROM dispatches WHERE workspace_id = ? AND dedupe_key = ?'),
+    run: db.prepare<[string, string], DispatchRow>('SELECT * FROM dispatches WHERE workspace_id = ? AND run_id = ? ORDER BY seq'),
+    held: db.prepare<[number], DispatchRow>(
+      `SELECT * FROM dispatches WHERE held_for IS NOT NULL AND state = 'waiting_for_lock' ORDER BY seq LIMIT ?`,
+    ),
+    unhold: db.prepare<Record<string, unknown>, DispatchRow>(`
+      UPDATE dispatches SET held_for = @next, updated_at = @now, reason = CASE WHEN @next IS NULL THEN NULL ELSE reason END
+      WHERE workspace_id = @ws AND id = @id AND state = 'waiting_for_lock' AND held_for = @expected
+      RETURNING *`),
   };
 }
 
@@ -110,6 +121,10 @@ export class SqliteDispatchStore implements DispatchStore {
 
   enqueue(input: NewDispatch, claimant: Claim): Promise<EnqueueResult> {
     return this.parts.writes.run(() => {
+      if (input.dedupeKey) {
+        const existing = this.stmt.byDedupe.get(input.workspaceId, input.dedupeKey);
+        if (existing) return { dispatch: toDispatch(existing), created: false, superseded: [], claimed: null };
+      }
       const now = this.parts.clock.now().getTime();
       const id = randomUUID();
       const at = { ws: input.workspaceId, key: input.key, now };
@@ -132,13 +147,17 @@ export class SqliteDispatchStore implements DispatchStore {
           createdBy: input.createdBy,
           deadline: now + input.maxWaitMs,
           blockedBy: lockRow ? JSON.stringify(blockingLock(toLock(lockRow))) : null,
+          runId: input.runId ?? null,
+          dedupeKey: input.dedupeKey ?? null,
+          heldFor: heldForJson(input.heldFor),
+          reason: input.reason ?? null,
         }) as DispatchRow,
       );
       for (const s of superseded) this.parts.event(now, dispatchEvent('workflow.superseded', s, input.createdBy, { supersededBy: id }));
       this.parts.event(now, dispatchEvent('workflow.queued', dispatch, input.createdBy, { waitingFor: dispatch.blockedBy }));
       const claimedRow = this.stmt.claim.get({ ...at, me: claimant.replicaId, lease: claimant.leaseMs, delay: claimant.lockDelayMs });
       const claimed = claimedRow ? toDispatch(claimedRow) : null;
-      return { dispatch: claimed?.id === id ? claimed : dispatch, superseded, claimed };
+      return { dispatch: claimed?.id === id ? claimed : dispatch, created: true, superseded, claimed };
     });
   }
 
@@ -226,6 +245,23 @@ export class SqliteDispatchStore implements DispatchStore {
   async get(workspaceId: string, id: string): Promise<Dispatch | null> {
     const row = this.stmt.get.get(workspaceId, id);
     return row ? toDispatch(row) : null;
+  }
+
+  async runDispatches(workspaceId: string, runId: string): Promise<Dispatch[]> {
+    return this.stmt.run.all(workspaceId, runId).map(toDispatch);
+  }
+
+  async heldDispatches(limit: number): Promise<Dispatch[]> {
+    return this.stmt.held.all(limit).map(toDispatch);
+  }
+
+  unhold(workspaceId: string, id: string, expected: readonly StackRef[], next: readonly StackRef[] | null): Promise<Dispatch | null> {
+    return this.parts.writes.run(() => {
+      const row = this.stmt.unhold.get({
+        ws: workspaceId, id, now: this.parts.clock.now().getTime(), expected: heldForJson(expected), next: heldForJson(next),
+      });
+      return row ? toDispatch(row) : null;
+    });
   }
 
   async list(q: ListDispatchesQuery): Promise<Dispatch[]> {

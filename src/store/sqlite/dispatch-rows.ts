@@ -1,4 +1,4 @@
-import type { BlockingLock, Dispatch, DispatchInputs, DispatchSource, DispatchState } from '../../core/dispatch.js';
+import type { BlockingLock, Dispatch, DispatchInputs, DispatchSource, DispatchState, StackRef } from '../../core/dispatch.js';
 
 export interface DispatchRow {
   seq: number;
@@ -25,6 +25,14 @@ export interface DispatchRow {
   dispatched_at: number | null;
   blocked_by: string | null;
   superseded_by: string | null;
+  run_id: string | null;
+  dedupe_key: string | null;
+  held_for: string | null;
+}
+
+/** Stored in one canonical form, so that equal lists are equal strings (see `unhold`). */
+export function heldForJson(refs: readonly StackRef[] | null | undefined): string | null {
+  return refs && refs.length > 0 ? JSON.stringify(refs.map((r) => ({ stack: r.stack, component: r.component }))) : null;
 }
 
 const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
@@ -55,5 +63,7 @@ export function toDispatch(r: DispatchRow): Dispatch {
     dispatchedAt: date(r.dispatched_at),
     blockedBy: r.blocked_by ? (JSON.parse(r.blocked_by) as BlockingLock) : null,
     supersededBy: r.superseded_by,
+    runId: r.run_id,
+    heldFor: r.held_for ? (JSON.parse(r.held_for) as StackRef[]) : null,
   };
 }

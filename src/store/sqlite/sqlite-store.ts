@@ -27,6 +27,7 @@ import { SqliteAtmosUploadStore } from './atmos-upload-queries.js';
 import type { DashboardSessionStore } from '../dashboard-session-store.js';
 import type { CommitStats, CommitStatsSource } from '../commit-stats.js';
 import { SqliteDispatchStore } from './dispatch-queries.js';
+import { SqliteGitHubEvents } from './github-event-queries.js';
 import { GroupCommitter } from './group-commit.js';
 import { QUEUE_ALLOWS, SqliteLeases } from './lease-queries.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -62,6 +63,7 @@ export class SqliteStore implements Store, CommitStatsSource {
   readonly leases: SqliteLeases;
   /** The dispatch queue in the same database, sharing this store's group commit and clock. */
   readonly dispatches: SqliteDispatchStore;
+  readonly githubEvents: SqliteGitHubEvents;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -82,6 +84,7 @@ export class SqliteStore implements Store, CommitStatsSource {
     this.atmos = new SqliteAtmosUploadStore(context);
     this.leases = new SqliteLeases({ ...context, notify: (change) => this.notify(change) });
     this.dispatches = new SqliteDispatchStore(context);
+    this.githubEvents = new SqliteGitHubEvents(context);
   }
 
   async migrate(): Promise<void> {

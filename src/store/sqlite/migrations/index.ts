@@ -4,6 +4,7 @@ import { sql as lease } from './0003-lease.js';
 import { sql as dispatches } from './0004-dispatches.js';
 import { sql as dashboardSessions } from './0005-dashboard-sessions.js';
 import { sql as atmosUploads } from './0012-atmos-uploads.js';
+import { sql as atmosDispatch } from './0016-atmos-dispatch.js';
 
 /** Append-only: never edit a migration that has shipped; add the next number. */
 export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name: string; readonly sql: string }> = [
@@ -13,4 +14,5 @@ export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name
   { version: 4, name: 'dispatches', sql: dispatches },
   { version: 5, name: 'dashboard-sessions', sql: dashboardSessions },
   { version: 12, name: 'atmos-uploads', sql: atmosUploads },
+  { version: 16, name: 'atmos-dispatch', sql: atmosDispatch },
 ];
