@@ -3,17 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERRUPTED_REASON } from '../../src/core/dispatch.js';
 import type { Claim, NewDispatch } from '../../src/store/dispatch-store.js';
 import type { Store } from '../../src/store/store.js';
+import type { BackendHarness } from './lock-store-suite.js';
 
-/**
- * The dispatch port: the same cases on every backend, on each backend's real clock (short real
- * waits where time matters). `open` gives a migrated store; `reopen` another store on the same
- * database (a second replica).
- */
-export interface DispatchHarness {
-  open(): Promise<Store>;
-  reopen(): Promise<Store>;
-  cleanup(): Promise<void>;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LONG = 60_000;
@@ -27,7 +18,12 @@ async function waitUntil(store: Store, at: Date): Promise<void> {
   }
 }
 
-export function dispatchStoreConformance(name: string, harness: DispatchHarness): void {
+/**
+ * The dispatch port (and the kept GitHub events): the same cases on every backend, on each
+ * backend's real clock, waiting on it with wide margins where time matters. `reopen` is a
+ * second replica on the same database.
+ */
+export function dispatchStoreConformance(name: string, harness: BackendHarness & { open(): Promise<Store>; reopen(): Promise<Store> }): void {
   describe(`DispatchStore conformance: ${name}`, () => {
     let store: Store;
     let ws: string;

@@ -3,7 +3,7 @@ import type { JsonObject } from '../../core/types.js';
 import { checkBatchFits, checkSameBatch, stacksDigest } from '../atmos-upload-checks.js';
 import type { AffectedStacksBatch, AffectedStacksUpload, AtmosUploadStore, InstanceStatus, InstanceStatusReport, UploadProgress } from '../atmos-upload-store.js';
 import { NOW } from './lock-queries.js';
-import { guarded, withClient } from './pool.js';
+import { guarded, inTransaction } from './pool.js';
 
 interface UploadRow {
   workspace_id: string;
@@ -135,19 +135,7 @@ export class PostgresAtmosUploadStore implements AtmosUploadStore {
   }
 
   private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return guarded(() =>
-      withClient(this.pool, async (client) => {
-        await client.query('BEGIN');
-        try {
-          const result = await work(client);
-          await client.query('COMMIT');
-          return result;
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw error;
-        }
-      }),
-    );
+    return inTransaction(this.pool, work);
   }
 }
 

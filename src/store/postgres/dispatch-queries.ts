@@ -1,15 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { NewAuditEvent } from '../../core/audit.js';
-import {
-  INTERRUPTED_REASON,
-  type BlockingLock,
-  type Dispatch,
-  type DispatchInputs,
-  type DispatchSource,
-  type DispatchState,
-  type StackRef,
-} from '../../core/dispatch.js';
+import { INTERRUPTED_REASON, type Dispatch, type StackRef } from '../../core/dispatch.js';
 import { dispatchEvent } from '../../core/dispatch-audit.js';
 import { blockingLock } from '../../core/dispatch-rules.js';
 import type {
@@ -23,52 +15,10 @@ import type {
   QueueKey,
   SendOutcome,
 } from '../dispatch-store.js';
+import { type DispatchRow, heldForJson, toDispatch } from '../dispatch-rows.js';
 import { NOW } from './lock-queries.js';
-import { guarded } from './pool.js';
+import { guarded, inTransaction } from './pool.js';
 import { type LockRow, toLock } from './rows.js';
-
-interface DispatchRow {
-  seq: number;
-  id: string;
-  workspace_id: string;
-  key: string;
-  repository: string;
-  workflow: string;
-  ref: string;
-  inputs: DispatchInputs;
-  source: DispatchSource;
-  pull_request: number | null;
-  head_sha: string | null;
-  state: string;
-  reason: string | null;
-  created_by: string;
-  created_at: Date;
-  updated_at: Date;
-  wait_deadline: Date;
-  not_before: Date;
-  attempts: number;
-  claimed_by: string | null;
-  lease_until: Date | null;
-  dispatched_at: Date | null;
-  blocked_by: BlockingLock | null;
-  superseded_by: string | null;
-  run_id: string | null;
-  held_for: StackRef[] | null;
-}
-
-const heldForJson = (refs: readonly StackRef[] | null | undefined): string | null =>
-  refs && refs.length > 0 ? JSON.stringify(refs.map((r) => ({ stack: r.stack, component: r.component }))) : null;
-
-function toDispatch(r: DispatchRow): Dispatch {
-  return {
-    id: r.id, seq: Number(r.seq), workspaceId: r.workspace_id, key: r.key, repository: r.repository, workflow: r.workflow,
-    ref: r.ref, inputs: r.inputs, source: r.source, pullRequest: r.pull_request, headSha: r.head_sha,
-    state: r.state as DispatchState, reason: r.reason, createdBy: r.created_by, createdAt: r.created_at,
-    updatedAt: r.updated_at, waitDeadline: r.wait_deadline, notBefore: r.not_before, attempts: r.attempts,
-    claimedBy: r.claimed_by, leaseUntil: r.lease_until, dispatchedAt: r.dispatched_at, blockedBy: r.blocked_by,
-    supersededBy: r.superseded_by, runId: r.run_id, heldFor: r.held_for,
-  };
-}
 
 const ms = (param: string) => `(${param}::bigint * interval '1 millisecond')`;
 const ACTIVE = `state IN ('waiting_for_lock', 'dispatching')`;
@@ -333,19 +283,6 @@ export class PostgresDispatchStore implements DispatchStore {
   }
 
   private tx<T>(work: (q: Query) => Promise<T>): Promise<T> {
-    return guarded(async () => {
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN');
-        const result = await work(async (sql, params) => (await client.query(sql, params)).rows);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
-    });
+    return inTransaction(this.pool, (client) => work(async (sql, params) => (await client.query(sql, params)).rows));
   }
 }

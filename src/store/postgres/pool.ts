@@ -61,6 +61,23 @@ export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient)
   }
 }
 
+/** Runs `work` in one transaction on a connection of its own (see withClient); an outage becomes `Unavailable`. */
+export function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return guarded(() =>
+    withClient(pool, async (client) => {
+      await client.query('BEGIN');
+      try {
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    }),
+  );
+}
+
 /** A statement run often enough to keep its plan: prepared once per connection under `name`. */
 export interface Prepared {
   readonly name: string;

@@ -14,7 +14,7 @@ import type {
   SendOutcome,
 } from '../dispatch-store.js';
 import type { SqliteContext } from './access-queries.js';
-import { type DispatchRow, heldForJson, toDispatch } from './dispatch-rows.js';
+import { type DispatchRow, heldForJson, toDispatch } from '../dispatch-rows.js';
 import { type LockRow, toLock } from './rows.js';
 
 const ACTIVE = `state IN ('waiting_for_lock', 'dispatching')`;
