@@ -15,6 +15,7 @@ export const AUDIT_ACTIONS = [
   'auth.oidc_token_exchange_success',
   'auth.oidc_token_exchange_failure',
   'token.created',
+  'token.revoked',
   'workspace.created',
   'repository.allowed',
   'repository.revoked',

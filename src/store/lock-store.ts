@@ -36,6 +36,15 @@ export interface LockStore {
   createToken(input: NewApiToken): Promise<ApiTokenRecord>;
   findTokenByHash(tokenHash: string): Promise<ApiTokenRecord | null>;
   countTokens(workspaceId: string): Promise<number>;
+  /** The workspace's API tokens (revoked ones included), by name; never their hashes. */
+  listTokens(workspaceId: string): Promise<ApiTokenRecord[]>;
+  /**
+   * Revokes the named token and writes `token.revoked`, in one transaction; revoking a revoked
+   * token changes nothing and writes nothing. Null when the workspace has no token of that name.
+   * Refuses (`Conflict`) to revoke the workspace's last live admin token, which would leave
+   * nobody able to manage it.
+   */
+  revokeToken(input: RevokeApiToken): Promise<ApiTokenRecord | null>;
 
   /** Called after a change has committed (on any replica, where the backend can hear them). */
   onChange(listener: (change: LockChange) => void): () => void;
@@ -144,8 +153,23 @@ export interface ApiTokenRecord {
   readonly workspaceId: string;
   readonly name: string;
   readonly scopes: readonly Scope[];
+  readonly createdBy: string;
   readonly createdAt: Date;
   readonly revokedAt: Date | null;
+}
+
+/** Why a workspace's last live admin token is not revoked (the same words on both backends). */
+export function lastAdminTokenMessage(name: string): string {
+  return `'${name}' is the workspace's last admin token: create another admin token first, then revoke this one`;
+}
+
+export interface RevokeApiToken {
+  readonly workspaceId: string;
+  readonly name: string;
+  /** Who revokes it (the audit event's actor). */
+  readonly by: string;
+  /** Why, when given: kept in the audit event. */
+  readonly reason: string | null;
 }
 
 export interface LockChange {

@@ -118,7 +118,7 @@ describe('dashboard sessions: cookie sign-in, CSRF, and bearer clients unaffecte
 
     const writer = await t.token('leaver', ['locks:write']);
     const s3 = await signIn(writer);
-    (t.store as SqliteStore).database.prepare("UPDATE api_tokens SET revoked_at = 1 WHERE name = 'leaver'").run();
+    expect((await t.call({ method: 'DELETE', url: '/api/v1/tokens/leaver' })).statusCode).toBe(200);
     const revoked = await t.call({ method: 'GET', url: '/api/v1/session', token: null, headers: withCookie(s3) });
     expect(revoked.statusCode).toBe(401);
 

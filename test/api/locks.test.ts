@@ -151,6 +151,39 @@ describe('lock API', () => {
     expect(dup.statusCode).toBe(409);
   });
 
+  it('lists tokens without their secrets and revokes one by name: it stops working at once, its lock stays, the reason is audited', async () => {
+    const token = await t.token('deployer', ['locks:write']);
+    expect((await acquire({ key: 'held-by-deployer', ttlMs: 60_000, message: 'applying', holderId: 'run-1' }, token)).statusCode).toBe(201);
+    const listed = await t.call({ method: 'GET', url: '/api/v1/tokens' });
+    expect(listed.json().data.tokens).toMatchObject([
+      { name: 'admin', scopes: ['admin'], createdBy: 'system', revokedAt: null },
+      { name: 'deployer', scopes: ['locks:write'], createdBy: 'token:admin', revokedAt: null },
+    ]);
+    expect(listed.body).not.toContain(token);
+    expect(listed.body).not.toMatch(/hash/i);
+    expect((await t.call({ method: 'GET', url: '/api/v1/tokens', token })).statusCode).toBe(403);
+    expect((await t.call({ method: 'DELETE', url: '/api/v1/tokens/admin', token })).statusCode).toBe(403);
+
+    clock.advance(1000);
+    const revoked = await t.call({ method: 'DELETE', url: '/api/v1/tokens/deployer?reason=leaked%20in%20a%20log' });
+    expect(revoked.json()).toMatchObject({ success: true, data: { name: 'deployer', revokedAt: '2026-06-09T10:00:01.000Z' } });
+    const refused = await acquire({ key: 'other', ttlMs: 5000 }, token);
+    expect(refused.json()).toMatchObject({ status: 401, errorTag: 'Unauthorized' });
+    // What it holds stays held (releasing it is a force unlock): revoking is not unlocking.
+    expect((await t.call({ method: 'GET', url: `/api/v1/locks/held-by-deployer` })).json().data.holder.principal).toBe('token:deployer');
+    const again = await t.call({ method: 'DELETE', url: '/api/v1/tokens/deployer' });
+    expect(again.json().data.revokedAt).toBe('2026-06-09T10:00:01.000Z');
+    const events = (await t.call({ method: 'GET', url: '/api/v1/events?action=token.revoked' })).json().data.events;
+    expect(events).toMatchObject([{ actor: 'token:admin', details: { name: 'deployer', reason: 'leaked in a log' } }]);
+
+    expect((await t.call({ method: 'DELETE', url: '/api/v1/tokens/nobody' })).json()).toMatchObject({ status: 404, errorTag: 'NotFound' });
+    const last = await t.call({ method: 'DELETE', url: '/api/v1/tokens/admin' });
+    expect(last.json()).toMatchObject({ status: 409, errorTag: 'Conflict' });
+    expect(last.json().errorMessage).toContain('last admin token');
+    const long = await t.call({ method: 'DELETE', url: `/api/v1/tokens/${'x'.repeat(101)}` });
+    expect(long.json()).toMatchObject({ status: 400, errorTag: 'ValidationError' });
+  });
+
   it('serves health, readiness, metrics and the OpenAPI document without a token', async () => {
     expect((await t.call({ method: 'GET', url: '/healthz', token: null })).json()).toMatchObject({ success: true, data: { status: 'ok' } });
     expect((await t.call({ method: 'GET', url: '/readyz', token: null })).json()).toMatchObject({ data: { status: 'ready', backend: 'sqlite' } });

@@ -88,6 +88,17 @@ const CASES: Record<string, Case> = {
     const r = await t.call({ method: 'POST', url: '/api/v1/tokens', token: adminB, payload: { name: 'intruder', scopes: ['admin'], workspace: 'default' } });
     expect(r.statusCode).toBe(403);
   },
+  'GET /api/v1/tokens': async (t, { adminB }) => {
+    const names = (await t.call({ method: 'GET', url: '/api/v1/tokens', token: adminB })).json().data.tokens.map((x: { name: string }) => x.name);
+    expect(names).toEqual(['b-admin']);
+    expect((await t.call({ method: 'GET', url: '/api/v1/tokens?workspace=default', token: adminB })).statusCode).toBe(403);
+  },
+  'DELETE /api/v1/tokens/{name}': async (t, { adminB }) => {
+    // A's admin token is named admin: B has none of that name, and may not reach into A.
+    expect((await t.call({ method: 'DELETE', url: '/api/v1/tokens/admin', token: adminB })).json()).toMatchObject({ status: 404, errorTag: 'NotFound' });
+    expect((await t.call({ method: 'DELETE', url: '/api/v1/tokens/admin?workspace=default', token: adminB })).statusCode).toBe(403);
+    expect((await t.call({ method: 'GET', url: '/api/v1/whoami' })).statusCode).toBe(200);
+  },
   'POST /api/v1/workspaces': async (t, { adminB }) => {
     expect((await t.call({ method: 'POST', url: '/api/v1/workspaces', token: adminB, payload: { name: 'c' } })).statusCode).toBe(403);
   },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Holder, Lock } from '../../src/core/types.js';
+import type { Holder, Lock, Scope } from '../../src/core/types.js';
 import { type AcquireInput, decided, type LockChange, type LockStore } from '../../src/store/lock-store.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -344,6 +344,36 @@ export function lockStoreConformance(name: string, harness: BackendHarness): voi
         await expect(store.createToken({ workspaceId: ws, name: 'deployer', tokenHash: `hash-${randomUUID()}`, scopes: [], createdBy: 'x' })).rejects.toMatchObject({ tag: 'Conflict' });
         expect(await store.countTokens(ws)).toBe(1);
         expect((await events({ action: 'token.created' }))[0]).toMatchObject({ actor: 'token:admin', details: { name: 'deployer', scopes: ['locks:write'] } });
+      });
+
+      it('lists and revokes tokens by name: idempotent, audited with the reason, never the last live admin token', async () => {
+        await fresh();
+        const mk = (name: string, scopes: Scope[]) =>
+          store.createToken({ workspaceId: ws, name, tokenHash: `hash-${randomUUID()}`, scopes, createdBy: 'token:admin' });
+        const root = await mk('root', ['admin']);
+        await mk('ci', ['locks:write']);
+        const other = (await store.ensureWorkspace(`ws-${randomUUID()}`)).id;
+        expect((await store.listTokens(ws)).map((t) => [t.name, t.createdBy, t.revokedAt])).toEqual([['ci', 'token:admin', null], ['root', 'token:admin', null]]);
+        expect(await store.listTokens(other)).toEqual([]);
+
+        const revoked = await store.revokeToken({ workspaceId: ws, name: 'ci', by: 'token:root', reason: 'leaked in a log' });
+        expect(revoked?.revokedAt).toBeInstanceOf(Date);
+        expect(await store.revokeToken({ workspaceId: ws, name: 'ci', by: 'token:root', reason: null })).toEqual(revoked);
+        expect(await store.revokeToken({ workspaceId: ws, name: 'nobody', by: 'token:root', reason: null })).toBeNull();
+        expect(await store.revokeToken({ workspaceId: other, name: 'ci', by: 'token:root', reason: null })).toBeNull();
+        expect((await store.listTokens(ws)).find((t) => t.name === 'ci')?.revokedAt).toEqual(revoked?.revokedAt);
+        expect(await events({ action: 'token.revoked' })).toMatchObject([{ actor: 'token:root', details: { name: 'ci', reason: 'leaked in a log' } }]);
+
+        // The last live admin token stays; once there is another, either may go, but not both.
+        await expect(store.revokeToken({ workspaceId: ws, name: 'root', by: 'token:root', reason: null })).rejects.toMatchObject({ tag: 'Conflict' });
+        await mk('root2', ['admin', 'locks:force']);
+        const both = await Promise.allSettled([
+          store.revokeToken({ workspaceId: ws, name: 'root', by: 'token:root', reason: null }),
+          store.revokeToken({ workspaceId: ws, name: 'root2', by: 'token:root', reason: null }),
+        ]);
+        expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+        expect((await store.listTokens(ws)).filter((t) => t.scopes.includes('admin') && !t.revokedAt)).toHaveLength(1);
+        expect(root.revokedAt).toBeNull();
       });
     });
 

@@ -87,6 +87,22 @@ describe('the stacklock CLI against a real server on loopback', () => {
     expect((await runCli(['token', 'create', '--name', 'x'], asCi)).code).toBe(4);
     expect((await runCli(['list'], { ...env, STACKLOCK_TOKEN: 'slk_wrong' })).code).toBe(4);
     expect((await runCli(['token', 'create', '--name', 'y', '--scopes', 'locks:everything'], env)).code).toBe(2);
+
+    // Listed (never the secret), revoked with a reason, then refused.
+    const listed = await runCli(['token', 'list'], env);
+    expect(listed.stdout).toMatch(/^NAME\s+SCOPES\s+CREATED BY\s+CREATED\s+STATE\n/);
+    expect(listed.stdout).toMatch(/ci-deployer\s+locks:write\s+token:admin\s+\S+\s+live/);
+    expect(listed.stdout).not.toContain(token);
+    const revoked = await runCli(['token', 'revoke', 'ci-deployer', '--reason', 'rotated'], env);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stderr).toContain("token 'ci-deployer' revoked at");
+    expect((await runCli(['list'], asCi)).code).toBe(4);
+    const json = JSON.parse((await runCli(['token', 'list', '--json'], env)).stdout) as Array<{ name: string; revokedAt: string | null }>;
+    expect(json.find((x) => x.name === 'ci-deployer')?.revokedAt).toMatch(/^\d{4}-/);
+    expect((await runCli(['token', 'revoke', 'no-such-token'], env)).code).toBe(2);
+    const lastAdmin = await runCli(['token', 'revoke', 'admin'], env);
+    expect(lastAdmin.code).toBe(2);
+    expect(lastAdmin.stderr).toContain('last admin token');
   });
 
   it('exits 5 when the server is unreachable', async () => {

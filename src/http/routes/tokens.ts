@@ -6,6 +6,7 @@ import { generateToken, hashToken, isValidTokenName } from '../../auth/tokens.js
 import type { AppContext } from '../app.js';
 import { envelopeSchema, okEnvelope } from '../envelope.js';
 import { principalOf } from './locks.js';
+import type { ApiTokenRecord } from '../../store/lock-store.js';
 
 export async function tokenRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   app.post<{ Body: { name: string; scopes?: Scope[]; workspace?: string } }>(
@@ -61,6 +62,74 @@ export async function tokenRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
           201,
         ),
       );
+    },
+  );
+
+  const tokenSchema = {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      scopes: { type: 'array', items: { type: 'string' } },
+      createdBy: { type: 'string' },
+      createdAt: { type: 'string', format: 'date-time' },
+      revokedAt: { type: ['string', 'null'], format: 'date-time' },
+    },
+  } as const;
+  const tokenView = (t: ApiTokenRecord) => ({
+    id: t.id,
+    name: t.name,
+    scopes: [...t.scopes],
+    createdBy: t.createdBy,
+    createdAt: t.createdAt.toISOString(),
+    revokedAt: t.revokedAt ? t.revokedAt.toISOString() : null,
+  });
+  const workspaceQuery = {
+    type: 'object',
+    properties: { workspace: { type: 'string', maxLength: 100, description: "workspace id or name (default: the caller's)" } },
+    additionalProperties: false,
+  } as const;
+
+  app.get<{ Querystring: { workspace?: string } }>(
+    '/tokens',
+    {
+      schema: {
+        summary: "The API tokens of the caller's workspace (admin), revoked ones included; never the tokens themselves",
+        querystring: workspaceQuery,
+        response: { 200: envelopeSchema({ type: 'object', properties: { tokens: { type: 'array', items: tokenSchema } } }) },
+      },
+    },
+    async (request) => {
+      const workspace = await adminWorkspace(ctx.store, principalOf(request), request.query.workspace);
+      return okEnvelope({ tokens: (await ctx.store.listTokens(workspace.id)).map(tokenView) }, request.id);
+    },
+  );
+
+  app.delete<{ Params: { name: string }; Querystring: { workspace?: string; reason?: string } }>(
+    '/tokens/:name',
+    {
+      schema: {
+        summary:
+          'Revoke an API token by name (admin): it stops working at once, its dashboard sessions end, locks it holds stay until released or expired. Idempotent; the last admin token of a workspace is refused',
+        params: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 100 } } },
+        querystring: {
+          ...workspaceQuery,
+          properties: { ...workspaceQuery.properties, reason: { type: 'string', maxLength: 500, description: 'kept in the token.revoked audit event' } },
+        },
+        response: { 200: envelopeSchema(tokenSchema) },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const workspace = await adminWorkspace(ctx.store, principal, request.query.workspace);
+      const revoked = await ctx.store.revokeToken({
+        workspaceId: workspace.id,
+        name: request.params.name,
+        by: principal.name,
+        reason: request.query.reason ?? null,
+      });
+      if (!revoked) throw new DomainError('NotFound', `no token named '${request.params.name}' in workspace '${workspace.name}'`);
+      return okEnvelope(tokenView(revoked), request.id);
     },
   );
 }

@@ -13,9 +13,11 @@ import type {
   NewApiToken,
   ReleaseInput,
   ReleaseResult,
+  RevokeApiToken,
   StoreCapabilities,
   Workspace,
 } from '../lock-store.js';
+import { lastAdminTokenMessage } from '../lock-store.js';
 import type { Store } from '../store.js';
 import { PostgresAccessStore } from './access-queries.js';
 import { PostgresAtmosUploadStore } from './atmos-upload-queries.js';
@@ -231,6 +233,41 @@ export class PostgresStore implements Store {
   async countTokens(workspaceId: string): Promise<number> {
     const row = await this.one<{ n: number }>('SELECT count(*) AS n FROM api_tokens WHERE workspace_id = $1', [workspaceId]);
     return Number(row?.n ?? 0);
+  }
+
+  async listTokens(workspaceId: string): Promise<ApiTokenRecord[]> {
+    return (await this.all<TokenRow>('SELECT * FROM api_tokens WHERE workspace_id = $1 ORDER BY name COLLATE "C"', [workspaceId])).map(toToken);
+  }
+
+  /**
+   * One statement: the workspace's live admin tokens are locked (FOR UPDATE) so that two
+   * concurrent revocations cannot both see another admin token left and revoke the last two.
+   */
+  async revokeToken(input: RevokeApiToken): Promise<ApiTokenRecord | null> {
+    const row = await this.one<TokenRow & { outcome: 'revoked' | 'already' | 'last_admin' }>(
+      `WITH target AS (
+         SELECT * FROM api_tokens WHERE workspace_id = $1 AND name = $2
+       ), admins AS (
+         SELECT id FROM api_tokens WHERE workspace_id = $1 AND revoked_at IS NULL AND scopes ? 'admin' FOR UPDATE
+       ), allowed AS (
+         SELECT t.* FROM target t
+         WHERE t.revoked_at IS NULL AND (NOT t.scopes ? 'admin' OR (SELECT count(*) FROM admins) > 1)
+       ), revoked AS (
+         UPDATE api_tokens a SET revoked_at = ${NOW} FROM allowed WHERE a.id = allowed.id AND a.revoked_at IS NULL RETURNING a.*
+       ), ev AS (
+         INSERT INTO events (workspace_id, at, action, actor, details)
+         SELECT r.workspace_id, r.revoked_at, 'token.revoked', $3,
+                jsonb_build_object('name', r.name) || CASE WHEN $4::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('reason', $4::text) END
+         FROM revoked r
+       )
+       SELECT r.*, 'revoked' AS outcome FROM revoked r
+       UNION ALL
+       SELECT t.*, CASE WHEN t.revoked_at IS NOT NULL THEN 'already' ELSE 'last_admin' END FROM target t WHERE NOT EXISTS (SELECT 1 FROM revoked)`,
+      [input.workspaceId, input.name, input.by, input.reason],
+    );
+    if (!row) return null;
+    if (row.outcome === 'last_admin') throw new DomainError('Conflict', lastAdminTokenMessage(input.name));
+    return toToken(row);
   }
 
   onChange(listener: (change: LockChange) => void): () => void {

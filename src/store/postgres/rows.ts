@@ -42,6 +42,7 @@ export interface TokenRow {
   workspace_id: string;
   name: string;
   scopes: Scope[];
+  created_by: string;
   created_at: Date;
   revoked_at: Date | null;
 }
@@ -90,6 +91,7 @@ export function toToken(r: TokenRow): ApiTokenRecord {
     workspaceId: r.workspace_id,
     name: r.name,
     scopes: r.scopes,
+    createdBy: r.created_by,
     createdAt: r.created_at,
     revokedAt: r.revoked_at,
   };

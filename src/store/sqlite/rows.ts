@@ -85,6 +85,7 @@ export function toToken(r: TokenRow): ApiTokenRecord {
     workspaceId: r.workspace_id,
     name: r.name,
     scopes: JSON.parse(r.scopes) as Scope[],
+    createdBy: r.created_by,
     createdAt: new Date(r.created_at),
     revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at),
   };

@@ -18,9 +18,11 @@ import type {
   NewApiToken,
   ReleaseInput,
   ReleaseResult,
+  RevokeApiToken,
   StoreCapabilities,
   Workspace,
 } from '../lock-store.js';
+import { lastAdminTokenMessage } from '../lock-store.js';
 import type { Store } from '../store.js';
 import { SqliteAccessStore } from './access-queries.js';
 import { SqliteAtmosUploadStore } from './atmos-upload-queries.js';
@@ -183,6 +185,12 @@ export class SqliteStore implements Store, CommitStatsSource {
       tokenByHash: db.prepare<[string], TokenRow>('SELECT * FROM api_tokens WHERE token_hash = ?'),
       tokenByName: db.prepare<[string, string], TokenRow>('SELECT * FROM api_tokens WHERE workspace_id = ? AND name = ?'),
       countTokens: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM api_tokens WHERE workspace_id = ?'),
+      tokensOf: db.prepare<[string], TokenRow>('SELECT * FROM api_tokens WHERE workspace_id = ? ORDER BY name'),
+      liveAdminTokens: db.prepare<[string], { n: number }>(
+        `SELECT count(*) AS n FROM api_tokens, json_each(api_tokens.scopes)
+         WHERE workspace_id = ? AND revoked_at IS NULL AND json_each.value = 'admin'`,
+      ),
+      revokeToken: db.prepare<[number, string]>('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
     };
   }
 
@@ -413,6 +421,27 @@ export class SqliteStore implements Store, CommitStatsSource {
 
   async countTokens(workspaceId: string): Promise<number> {
     return (this.stmt.countTokens.get(workspaceId) as { n: number }).n;
+  }
+
+  async listTokens(workspaceId: string): Promise<ApiTokenRecord[]> {
+    return this.stmt.tokensOf.all(workspaceId).map(toToken);
+  }
+
+  revokeToken(input: RevokeApiToken): Promise<ApiTokenRecord | null> {
+    return this.writes.run(() => {
+      const row = this.stmt.tokenByName.get(input.workspaceId, input.name);
+      if (!row) return null;
+      if (row.revoked_at !== null) return toToken(row);
+      const scopes = JSON.parse(row.scopes) as string[];
+      if (scopes.includes('admin') && (this.stmt.liveAdminTokens.get(input.workspaceId) as { n: number }).n <= 1) {
+        throw new DomainError('Conflict', lastAdminTokenMessage(input.name));
+      }
+      const now = this.clock.now().getTime();
+      this.stmt.revokeToken.run(now, row.id);
+      this.event(now, { workspaceId: input.workspaceId, action: 'token.revoked', actor: input.by,
+        details: { name: row.name, ...(input.reason ? { reason: input.reason } : {}) } });
+      return toToken(this.stmt.tokenByName.get(input.workspaceId, input.name) as TokenRow);
+    });
   }
 
   onChange(listener: (change: LockChange) => void): () => void {
