@@ -1,7 +1,8 @@
 import type { Browser, BrowserContext, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/app.js';
-import { apiAs, chromiumAvailable, launchChromium, openSignedIn, pageProblems } from '../support/browser.js';
+import { apiAs, chromiumAvailable, launchChromium, openSignedIn, pageProblems, screenshot } from '../support/browser.js';
+import { eventually, FakeGitHub } from '../support/fake-github.js';
 import { openCall, until } from '../support/http-waiter.js';
 import { type ServerProcess, startServerProcess } from '../support/processes.js';
 
@@ -10,9 +11,9 @@ declare const document: { createElement(t: string): { textContent: string }; bod
 
 /**
  * The panels that appear only when the server has their data: dispatches (issue 6) and the
- * waiting queue of a key (issue 5). Until the dispatch routes exist, the browser's requests for
- * them are answered here through Playwright's request routing, with the shapes the issue
- * describes; everything else, the waiting queue included, is the real server.
+ * waiting queue of a key (issue 5), from real servers (dispatches go to a local fake GitHub).
+ * Only the check that a non-http(s) link is never rendered answers the browser through
+ * Playwright's request routing, since the server never produces such a link.
  */
 describe.skipIf(!chromiumAvailable())('dashboard panels that follow the server’s data, in Chromium', { timeout: 120_000 }, () => {
   let server: ServerProcess;
@@ -28,7 +29,58 @@ describe.skipIf(!chromiumAvailable())('dashboard panels that follow the server�
     await server?.kill();
   });
 
-  it('has no Dispatches section while the server has no dispatches, and one when it has, linking only to http(s) pages', async () => {
+  it('shows real dispatches: one waiting behind a lock (who holds it and why), one sent, one GitHub refused; the waiting one turns dispatched when the lock is released', async () => {
+    const gh = await new FakeGitHub().start();
+    const dispatching = await startServerProcess(tempDir('stacklock-panels-gh-'), [], gh.tokenEnv());
+    try {
+      const api = (method: string, path: string, body?: unknown) => apiAs(dispatching.url, dispatching.adminToken, method, path, body);
+      expect((await api('PUT', '/api/v1/repos/acme/infra', {})).status).toBeLessThan(300);
+      const vpc = 'acme/infra/plat-ue1-prod/vpc';
+      expect((await api('POST', '/api/v1/locks', { key: vpc, ttlMs: 600_000, message: 'deploying VPC', holderId: 'run-1' })).status).toBe(201);
+      const dispatch = async (key: string, pullRequest: number | null) => {
+        const r = await api('POST', '/api/v1/dispatches', {
+          key, repository: 'acme/infra', workflow: 'apply.yml', ref: 'main', inputs: { stack: 'plat-ue1-prod' }, ...(pullRequest ? { pullRequest, headSha: 'a'.repeat(40) } : {}),
+        });
+        expect(r.status, JSON.stringify(r.body)).toBe(201);
+        return r.body.data.id as string;
+      };
+      const waiting = await dispatch(vpc, 7);
+      const sent = await dispatch('acme/infra/plat-ue1-prod/eks', null);
+      await eventually(() => gh.dispatches().length === 1, 'the free key dispatched');
+      gh.answerNext('dispatch', { status: 422, body: { message: "Workflow does not have 'workflow_dispatch' trigger", documentation_url: 'https://docs.github.com/rest' } });
+      const refused = await dispatch('acme/infra/plat-ue1-prod/dns', null);
+      const stateOf = async (id: string) => (await api('GET', `/api/v1/dispatches/${id}`)).body.data.state as string;
+      await eventually(async () => (await stateOf(refused)) === 'failed', 'the refused dispatch failed');
+
+      const page = await openSignedIn(browser, dispatching.url, dispatching.adminToken);
+      await page.getByRole('link', { name: 'Dispatches' }).click();
+      await page.getByRole('heading', { name: 'Dispatches' }).waitFor();
+      const row = (id: string) => page.locator(`tr[data-dispatch="${id}"]`);
+      await row(waiting).getByText('waiting for lock').waitFor();
+      expect(await row(waiting).innerText()).toContain('behind token:admin: “deploying VPC”');
+      expect(await row(sent).innerText()).toMatch(/dispatched[\s\S]*sent /);
+      expect(await row(refused).innerText()).toMatch(/failed[\s\S]*workflow_dispatch/);
+      const links = await row(waiting).locator('a').evaluateAll((as) => as.map((a) => (a as unknown as { href: string }).href));
+      expect(links).toEqual([
+        `${gh.url}/acme/infra/actions/workflows/apply.yml`,
+        `${gh.url}/acme/infra/pull/7`,
+        `${gh.url}/acme/infra/commit/${'a'.repeat(40)}`,
+      ]);
+      await screenshot(page, 'dispatches-light');
+
+      // Released elsewhere (as the CLI would): the page follows without a reload.
+      expect((await api('DELETE', `/api/v1/locks/${encodeURIComponent(vpc)}`)).status).toBe(200);
+      await row(waiting).getByText('dispatched', { exact: true }).waitFor({ timeout: 10_000 });
+      expect(gh.dispatches().map((d) => d.inputs)).toEqual([{ stack: 'plat-ue1-prod' }, { stack: 'plat-ue1-prod' }]);
+      expect(pageProblems(page)).toEqual([]);
+      await page.context().close();
+    } finally {
+      await dispatching.kill();
+      await gh.stop();
+    }
+  });
+
+  it('has no Dispatches section while the server has no dispatches, and renders only http(s) links', async () => {
     // The dashboard asks once, at sign-in, whether the server has dispatches: wait for that answer.
     const signIn = async (context: BrowserContext) => {
       const page = await context.newPage();

@@ -34,11 +34,11 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /**
- * Where screenshots go: `docs/screenshots` when refreshing them (`npm run screenshots`), else a
- * git-ignored folder, so that an ordinary test run never leaves changed tracked files behind.
+ * Where screenshots go: `docs/screenshots`, the pictures the README shows, so every browser test
+ * run refreshes them (STACKLOCK_SCREENSHOT_DIR sends them elsewhere).
  */
 export function screenshotDir(): string {
-  const dir = resolve(ROOT, process.env.STACKLOCK_SCREENSHOT_DIR ?? join('test-output', 'screenshots'));
+  const dir = resolve(ROOT, process.env.STACKLOCK_SCREENSHOT_DIR ?? join('docs', 'screenshots'));
   mkdirSync(dir, { recursive: true });
   return dir;
 }
