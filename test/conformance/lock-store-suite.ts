@@ -261,7 +261,10 @@ export function lockStoreConformance(name: string, harness: BackendHarness): voi
         expect(await events({ key: 'hot', action: 'lock.denied' })).toHaveLength(49);
         const spread = await Promise.all(Array.from({ length: 50 }, (_, i) => acquire(`key-${i}`, h('token:ci', `r-${i}`))));
         expect(spread.every((r) => r.outcome === 'granted')).toBe(true);
-        expect(spread.map((r) => r.lock.token).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => winner.token + 1 + i));
+        // Distinct and above every earlier grant; PostgreSQL may skip numbers where first grants of a key raced (lock-queries.ts).
+        const tokens = spread.map((r) => r.lock.token);
+        expect(new Set(tokens).size).toBe(50);
+        expect(Math.min(...tokens)).toBeGreaterThan(winner.token);
       });
     });
 

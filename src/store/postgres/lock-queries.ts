@@ -15,6 +15,14 @@ export const iso = (ts: string) => `to_char(${ts} AT TIME ZONE 'UTC', 'YYYY-MM-D
 export const ms = (param: string) => `(${param}::bigint * interval '1 millisecond')`;
 
 /**
+ * Fencing tokens on PostgreSQL: one sequence per workspace (created with the workspace, migration
+ * 0017), drawn only while the drawing statement holds a transaction-scoped advisory lock on the
+ * key ($1 workspace, $2 key), so a key's grants draw in their commit order (acquireSql).
+ */
+export const FENCE_KEY_LOCK = `pg_advisory_xact_lock(hashtextextended($1 || E'\\n' || $2, 0))`;
+export const FENCE_NEXT = `nextval(('stacklock_fence_' || md5($1))::regclass)`;
+
+/**
  * Whether the line of waiters lets this acquire ($1 workspace, $2 key, $11 waiter id) take an
  * available key: without a waiter id only when no live waiter exists; with one only when that waiter
  * is live and no live waiter is ahead of it (lease-store.ts).
@@ -57,9 +65,14 @@ const ENTRY = `(${QUEUE_ALLOWS}
  *
  * - A key the statement's snapshot shows blocked (live and someone else's, or in its lock-delay)
  *   is refused from that snapshot, which the statement's time NOW falls in: no row lock, no wait.
- * - Otherwise the workspace row is locked first (FOR NO KEY UPDATE, re-read at its latest version
- *   under READ COMMITTED), so grants in a workspace are serialized there and take fencing tokens
- *   in commit order: strictly increasing across replicas, with no gaps.
+ * - Otherwise the statement takes a transaction-scoped advisory lock on the key (FENCE_KEY_LOCK)
+ *   before it draws a fencing token from the workspace's sequence (FENCE_NEXT). Every grant of a
+ *   key draws its token while holding that lock, which it keeps until its commit, so the grants
+ *   of one key draw in the order they commit: a key's tokens strictly increase across replicas,
+ *   whatever happens to its row in between (a grant and release of the key can no longer slip
+ *   between another grant's draw and its insert). Grants of different keys do not wait for one
+ *   another, so they share WAL flushes. Tokens are unique in the workspace and may skip numbers
+ *   (a draw for an insert that then meets the existing row, or a statement that fails).
  * - ON CONFLICT DO UPDATE then decides on the latest committed version of the key's row, whatever
  *   the snapshot saw. In SET, `l.*` is the old row and `excluded.updated_at` is NOW, so
  *   `l.expires_at > excluded.updated_at` there means "this is a renewal".
@@ -73,35 +86,39 @@ export function acquireSql(condition: typeof grantable = grantable): string {
   return `
 WITH t AS (
   SELECT ${NOW} AS now
+), cur AS (
+  SELECT * FROM locks WHERE workspace_id = $1 AND key = $2
 ), blocked AS (
-  SELECT cur.* FROM locks cur, t
-  WHERE cur.workspace_id = $1 AND cur.key = $2 AND NOT ${condition('cur', 't.now', '$4::text', '$5::text')}
-), ws AS (
-  SELECT fence FROM workspaces WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM blocked) AND ${ENTRY} FOR NO KEY UPDATE
-), up AS (
+  SELECT cur.* FROM cur, t WHERE NOT ${condition('cur', 't.now', '$4::text', '$5::text')}
+), keylock AS (
+  SELECT ${FENCE_KEY_LOCK} AS locked WHERE NOT EXISTS (SELECT 1 FROM blocked) AND ${ENTRY}
+), inserted AS (
+  -- A key without a row: insert (a concurrent first grant of the key makes this a conflict).
   INSERT INTO locks AS l (workspace_id, key, id, principal, holder_id, message, token,
                           acquired_at, updated_at, expires_at, properties, details, replaced)
-  SELECT $1, $2, $3, $4, $5, $6, ws.fence + 1, t.now, t.now, t.now + ${ms('$7')}, $8::jsonb, $9::jsonb, NULL
-  FROM ws, t
-  ON CONFLICT (workspace_id, key) DO UPDATE SET
-    id          = CASE WHEN l.expires_at > excluded.updated_at THEN l.id ELSE excluded.id END,
-    token       = CASE WHEN l.expires_at > excluded.updated_at THEN l.token ELSE excluded.token END,
-    acquired_at = CASE WHEN l.expires_at > excluded.updated_at THEN l.acquired_at ELSE excluded.acquired_at END,
-    properties  = CASE WHEN l.expires_at > excluded.updated_at THEN coalesce(excluded.properties, l.properties)
-                       ELSE excluded.properties END,
-    replaced    = CASE WHEN l.expires_at > excluded.updated_at THEN NULL ELSE to_jsonb(l) - 'replaced' END,
-    principal   = excluded.principal,
-    holder_id   = excluded.holder_id,
-    message     = excluded.message,
-    updated_at  = excluded.updated_at,
-    expires_at  = excluded.expires_at,
-    details     = excluded.details
+  SELECT $1, $2, $3, $4, $5, $6, ${FENCE_NEXT}, t.now, t.now, t.now + ${ms('$7')}, $8::jsonb, $9::jsonb, NULL
+  FROM keylock, t WHERE NOT EXISTS (SELECT 1 FROM cur)
+  ON CONFLICT (workspace_id, key) DO UPDATE SET ${grantOver({
+    now: 'excluded.updated_at', id: 'excluded.id', principal: 'excluded.principal', holderId: 'excluded.holder_id',
+    message: 'excluded.message', expiresAt: 'excluded.expires_at', properties: 'excluded.properties', details: 'excluded.details',
+  })}
   WHERE ${condition('l', 'excluded.updated_at', 'excluded.principal', 'excluded.holder_id', QUEUE_ALLOWS)}
   RETURNING l.*
+), updated AS (
+  -- A key with a row: update it, so that a renewal or refusal draws no token. If the row is gone
+  -- by now (released meanwhile), nothing is updated and the caller decides again.
+  UPDATE locks AS l SET ${grantOver({
+    now: 't.now', id: '$3', principal: '$4', holderId: '$5', message: '$6', expiresAt: `t.now + ${ms('$7')}`,
+    properties: '$8::jsonb', details: '$9::jsonb',
+  })}
+  FROM keylock, t
+  WHERE l.workspace_id = $1 AND l.key = $2 AND EXISTS (SELECT 1 FROM cur)
+    AND ${condition('l', 't.now', '$4::text', '$5::text', QUEUE_ALLOWS)}
+  RETURNING l.*
+), up AS (
+  SELECT * FROM inserted UNION ALL SELECT * FROM updated
 ), dequeue AS (
   DELETE FROM lock_waiters WHERE $11::text IS NOT NULL AND id = $11 AND EXISTS (SELECT 1 FROM up)
-), bump AS (
-  UPDATE workspaces w SET fence = up.token FROM up WHERE w.id = $1 AND up.id = $3 AND up.token > w.fence
 ), ev AS (
   INSERT INTO events (workspace_id, at, action, actor, key, token, details)
   SELECT up.workspace_id, up.updated_at, e.action, e.actor, up.key, e.token, e.details
@@ -128,6 +145,31 @@ SELECT false AS held, up.*, ids.ids AS event_ids, t.now AS now
 FROM up, t, (SELECT array_agg(id ORDER BY id) AS ids FROM ev) ids
 UNION ALL
 SELECT true AS held, blocked.*, NULL::bigint[] AS event_ids, t.now AS now FROM blocked, t`;
+}
+
+/**
+ * The SET list of a grant or renewal over the existing row `l`, given the new values: a renewal
+ * (l still live at `now`: the condition let it through only for its own holder) keeps the grant's
+ * id, token, acquiredAt and properties unless new ones are given; a new grant draws a token
+ * (FENCE_NEXT, evaluated only for a row the condition let through) and keeps the grant it
+ * replaced in `replaced` for its lock.expired event.
+ */
+function grantOver(v: {
+  now: string; id: string; principal: string; holderId: string; message: string; expiresAt: string; properties: string; details: string;
+}): string {
+  const renewal = `l.expires_at > ${v.now}`;
+  return `
+    id          = CASE WHEN ${renewal} THEN l.id ELSE ${v.id} END,
+    token       = CASE WHEN ${renewal} THEN l.token ELSE ${FENCE_NEXT} END,
+    acquired_at = CASE WHEN ${renewal} THEN l.acquired_at ELSE ${v.now} END,
+    properties  = CASE WHEN ${renewal} THEN coalesce(${v.properties}, l.properties) ELSE ${v.properties} END,
+    replaced    = CASE WHEN ${renewal} THEN NULL ELSE to_jsonb(l) - 'replaced' END,
+    principal   = ${v.principal},
+    holder_id   = ${v.holderId},
+    message     = ${v.message},
+    updated_at  = ${v.now},
+    expires_at  = ${v.expiresAt},
+    details     = ${v.details}`;
 }
 
 /** The lock.denied event of a refusal of `principal`/`holderId` (parameters), for the blocking row of CTE `row`. */

@@ -5,6 +5,7 @@ import { sql as dispatches } from './0004-dispatches.js';
 import { sql as dashboardSessions } from './0005-dashboard-sessions.js';
 import { sql as atmosUploads } from './0012-atmos-uploads.js';
 import { sql as atmosDispatch } from './0016-atmos-dispatch.js';
+import { sql as fenceSequences } from './0017-fence-sequences.js';
 
 /**
  * Append-only: never edit a migration that has shipped; add the next number. Versions mirror
@@ -18,4 +19,6 @@ export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name
   { version: 5, name: 'dashboard-sessions', sql: dashboardSessions },
   { version: 12, name: 'atmos-uploads', sql: atmosUploads },
   { version: 16, name: 'atmos-dispatch', sql: atmosDispatch },
+  // PostgreSQL only: SQLite has no 17.
+  { version: 17, name: 'fence-sequences', sql: fenceSequences },
 ];
