@@ -3,7 +3,10 @@ import type { Store } from '../store/store.js';
 export interface ReaperOptions {
   readonly intervalMs: number;
   readonly lockDelayMs: number;
-  /** Rows per transaction; a full batch runs the next one at once. */
+  /**
+   * Rows per transaction (default 200); a full batch runs the next one at once. Smaller batches
+   * hold the SQLite thread for less time each, so other requests wait less while many expire.
+   */
   readonly batchSize?: number;
   readonly onError?: (error: unknown) => void;
 }
@@ -40,7 +43,7 @@ export class Reaper {
 
   /** One pass until no expired lock is left; returns how many were freed. */
   async reapNow(): Promise<number> {
-    const batch = this.options.batchSize ?? 500;
+    const batch = this.options.batchSize ?? 200;
     let total = 0;
     for (;;) {
       const freed = await this.store.reapExpired(batch, this.options.lockDelayMs);
