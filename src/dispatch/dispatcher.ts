@@ -65,7 +65,10 @@ export class Dispatcher {
       while ((await this.recovered(await this.store.recoverAbandoned({ all: true, limit: BATCH }))) === BATCH);
     }
     this.unsubscribe = this.locks.onChange((c) => {
-      if (WAKING.has(c.kind)) this.track(this.wakeIfWaiting(c.workspaceId, c.key));
+      if (!WAKING.has(c.kind) || c.activeDispatches === false) return;
+      // Known to have queued dispatches: drain at once; not known (SQLite, a sweep): ask first.
+      if (c.activeDispatches) this.drain(c.workspaceId, c.key);
+      else this.track(this.wakeIfWaiting(c.workspaceId, c.key));
     });
     const leaseMs = this.options.claim.leaseMs;
     this.heartbeat = setInterval(() => {

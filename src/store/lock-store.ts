@@ -177,4 +177,9 @@ export interface LockChange {
   readonly key: string;
   readonly kind: 'granted' | 'renewed' | 'released' | 'force_released' | 'expired';
   readonly token: number;
+  /**
+   * Whether the key had queued dispatches, read by the change's own statement, so the dispatcher
+   * need not ask again (a dispatch queued meanwhile is found by its sweep). Absent: not known.
+   */
+  readonly activeDispatches?: boolean;
 }

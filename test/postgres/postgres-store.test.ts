@@ -9,6 +9,14 @@ import { tempDir } from '../support/app.js';
 import { freePort } from '../support/embedded-postgres.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
+const until = async (check: () => boolean, timeoutMs = 10_000) => {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
 /** What only the PostgreSQL backend has to show: the rules themselves are in test/conformance. */
 describe('PostgresStore', () => {
   let db: TestDatabase;
@@ -63,6 +71,40 @@ describe('PostgresStore', () => {
     } finally {
       await store.close();
       await old.drop();
+    }
+  });
+
+  it('tells the dispatcher, with each change, whether the key has queued dispatches, here and on other replicas', async () => {
+    const a = new PostgresStore({ connectionString: db.url });
+    const b = new PostgresStore({ connectionString: db.url });
+    await a.migrate();
+    await b.migrate();
+    try {
+      const ws = (await a.ensureWorkspace(`dispatch-hint-${Date.now()}`)).id;
+      const heardHere: LockChange[] = [];
+      const heardThere: LockChange[] = [];
+      const offA = a.onChange((c) => c.workspaceId === ws && heardHere.push(c));
+      const offB = b.onChange((c) => c.workspaceId === ws && heardThere.push(c));
+      const holder = { principal: 'token:ci', holderId: 'r' };
+      await a.acquire({ workspaceId: ws, key: 'queued', ttlMs: 60_000, message: '', holder });
+      await a.acquire({ workspaceId: ws, key: 'alone', ttlMs: 60_000, message: '', holder });
+      await a.dispatches.enqueue(
+        { workspaceId: ws, key: 'queued', repository: 'acme/infra', workflow: 'deploy.yml', ref: 'main', inputs: {}, source: { kind: 'api' },
+          pullRequest: null, headSha: null, createdBy: 'token:ci', maxWaitMs: 60_000 },
+        { replicaId: 'a', leaseMs: 60_000, lockDelayMs: 0 },
+      );
+      await a.release({ workspaceId: ws, key: 'queued', caller: holder, force: false, mayForce: false });
+      await a.release({ workspaceId: ws, key: 'alone', caller: holder, force: false, mayForce: false });
+      const released = (cs: LockChange[]) => cs.filter((c) => c.kind === 'released').map((c) => [c.key, c.activeDispatches]);
+      await until(() => released(heardThere).length === 2);
+      offA();
+      offB();
+      expect(released(heardHere)).toEqual([['queued', true], ['alone', false]]);
+      expect(released(heardThere)).toEqual([['queued', true], ['alone', false]]);
+      expect(heardHere.filter((c) => c.kind === 'granted').map((c) => c.activeDispatches)).toEqual([false, false]);
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 

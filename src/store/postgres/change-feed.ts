@@ -96,7 +96,8 @@ export class ChangeFeed {
   /** A change this replica committed (its statement returned): delivered here, announced to the others. */
   local(eventIds: readonly number[], change: LockChange): void {
     this.deliver(eventIds, change);
-    this.unannounced.push(JSON.stringify({ w: change.workspaceId, k: change.key, c: change.kind, t: change.token, e: eventIds }));
+    const d = change.activeDispatches === undefined ? {} : { d: change.activeDispatches };
+    this.unannounced.push(JSON.stringify({ w: change.workspaceId, k: change.key, c: change.kind, t: change.token, e: eventIds, ...d }));
     this.announcing ??= this.announce();
   }
 
@@ -137,8 +138,9 @@ export class ChangeFeed {
     const client = new pg.Client(connectionConfig(this.connectionString));
     client.on('notification', (n) => {
       if (n.channel !== CHANNEL || !n.payload) return;
-      const p = JSON.parse(n.payload) as { w: string; k: string; c: LockChange['kind']; t: number; e: number[] | null };
-      this.deliver(p.e ?? [], { workspaceId: p.w, key: p.k, kind: p.c, token: Number(p.t) });
+      const p = JSON.parse(n.payload) as { w: string; k: string; c: LockChange['kind']; t: number; e: number[] | null; d?: boolean };
+      const d = typeof p.d === 'boolean' ? { activeDispatches: p.d } : {};
+      this.deliver(p.e ?? [], { workspaceId: p.w, key: p.k, kind: p.c, token: Number(p.t), ...d });
     });
     const lost = (error?: unknown) => {
       if (this.listener !== client) return;

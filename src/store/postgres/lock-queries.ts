@@ -141,10 +141,10 @@ WITH t AS (
 ), denied AS (
   ${deniedEvent('blocked', '$4', '$5')} WHERE $12::boolean
 )
-SELECT false AS held, up.*, ids.ids AS event_ids, t.now AS now
+SELECT false AS held, up.*, ids.ids AS event_ids, t.now AS now, ${activeDispatches('$1', '$2')} AS active_dispatches
 FROM up, t, (SELECT array_agg(id ORDER BY id) AS ids FROM ev) ids
 UNION ALL
-SELECT true AS held, blocked.*, NULL::bigint[] AS event_ids, t.now AS now FROM blocked, t`;
+SELECT true AS held, blocked.*, NULL::bigint[] AS event_ids, t.now AS now, NULL::boolean AS active_dispatches FROM blocked, t`;
 }
 
 /**
@@ -170,6 +170,15 @@ function grantOver(v: {
     updated_at  = ${v.now},
     expires_at  = ${v.expiresAt},
     details     = ${v.details}`;
+}
+
+/**
+ * Whether the key has queued dispatches (LockChange.activeDispatches), an index probe of
+ * dispatches_queue, so the dispatcher is not asked to look after every lock change.
+ */
+function activeDispatches(workspace: string, key: string): string {
+  return `EXISTS (SELECT 1 FROM dispatches q WHERE q.workspace_id = ${workspace} AND q.key = ${key}
+                 AND q.state IN ('waiting_for_lock', 'dispatching'))`;
 }
 
 /** The lock.denied event of a refusal of `principal`/`holderId` (parameters), for the blocking row of CTE `row`. */
@@ -224,7 +233,7 @@ WITH d AS (
   FROM d
   RETURNING id
 )
-SELECT d.*, ARRAY(SELECT id FROM ev) AS event_ids, ${NOW} AS released_at
+SELECT d.*, ARRAY(SELECT id FROM ev) AS event_ids, ${NOW} AS released_at, ${activeDispatches('$1', '$2')} AS active_dispatches
 FROM d`;
 
 export const LIVE_LOCK_SQL = `SELECT * FROM locks WHERE workspace_id = $1 AND key = $2 AND expires_at > ${NOW}`;
@@ -250,7 +259,7 @@ WITH d AS (
   FROM d ORDER BY d.expires_at
   RETURNING id, workspace_id, key
 )
-SELECT d.*, ARRAY[ev.id] AS event_ids
+SELECT d.*, ARRAY[ev.id] AS event_ids, ${activeDispatches('d.workspace_id', 'd.key')} AS active_dispatches
 FROM d JOIN ev ON ev.workspace_id = d.workspace_id AND ev.key = d.key
 ORDER BY d.expires_at`;
 

@@ -57,7 +57,10 @@ export interface PostgresStoreOptions {
   readonly unsafeSkipAcquireCondition?: boolean;
 }
 
-type Returned = LockRow & { event_ids: number[] | null };
+type Returned = LockRow & { event_ids: number[] | null; active_dispatches?: boolean | null };
+
+/** The statement's answer to whether the key has queued dispatches (LockChange.activeDispatches). */
+const dispatchesOf = (row: Returned) => (typeof row.active_dispatches === 'boolean' ? { activeDispatches: row.active_dispatches } : {});
 
 export class PostgresStore implements Store {
   readonly capabilities: StoreCapabilities = {
@@ -123,7 +126,7 @@ export class PostgresStore implements Store {
       if (row) {
         const lock = toLock(row);
         const kind = row.id === id ? 'granted' : 'renewed';
-        this.feed.local(row.event_ids ?? [], { workspaceId: lock.workspaceId, key: lock.key, kind, token: lock.token });
+        this.feed.local(row.event_ids ?? [], { workspaceId: lock.workspaceId, key: lock.key, kind, token: lock.token, ...dispatchesOf(row) });
         if (kind === 'renewed') return { outcome: 'renewed', lock };
         return { outcome: 'granted', lock, previous: row.replaced ? toReplacedLock(row.replaced) : null };
       }
@@ -148,7 +151,7 @@ export class PostgresStore implements Store {
     }
     const lock = toLock(row);
     const kind = row.own ? 'released' : 'force_released';
-    this.feed.local(row.event_ids ?? [], { workspaceId: lock.workspaceId, key: lock.key, kind, token: lock.token });
+    this.feed.local(row.event_ids ?? [], { workspaceId: lock.workspaceId, key: lock.key, kind, token: lock.token, ...dispatchesOf(row) });
     return { outcome: kind, lock, at: row.released_at };
   }
 
@@ -169,7 +172,7 @@ export class PostgresStore implements Store {
     const rows = await this.all<Returned>(REAP, [lockDelayMs, limit]);
     return rows.map((row) => {
       const lock = toLock(row);
-      this.feed.local(row.event_ids ?? [], { workspaceId: lock.workspaceId, key: lock.key, kind: 'expired', token: lock.token });
+      this.feed.local(row.event_ids ?? [], { workspaceId: lock.workspaceId, key: lock.key, kind: 'expired', token: lock.token, ...dispatchesOf(row) });
       return lock;
     });
   }
