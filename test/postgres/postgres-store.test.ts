@@ -108,6 +108,31 @@ describe('PostgresStore', () => {
     }
   });
 
+  it('remembers API tokens for speed, but a revocation on any replica takes effect on every replica at once', async () => {
+    // A cache long enough that only the revocation's NOTIFY can explain the replica forgetting.
+    const a = new PostgresStore({ connectionString: db.url, tokenCacheMs: 600_000 });
+    const b = new PostgresStore({ connectionString: db.url, tokenCacheMs: 600_000 });
+    await a.migrate();
+    await b.migrate();
+    try {
+      const ws = (await a.ensureWorkspace(`token-cache-${Date.now()}`)).id;
+      await a.createToken({ workspaceId: ws, name: 'root', tokenHash: `root-${ws}`, scopes: ['admin'], createdBy: 'test' });
+      expect(await b.findTokenByHash(`ci-${ws}`)).toBeNull();
+      // Made on one replica, known on the other at once: a miss is never remembered.
+      await a.createToken({ workspaceId: ws, name: 'ci', tokenHash: `ci-${ws}`, scopes: ['locks:write'], createdBy: 'test' });
+      expect((await b.findTokenByHash(`ci-${ws}`))?.revokedAt).toBeNull();
+      expect((await a.findTokenByHash(`ci-${ws}`))?.revokedAt).toBeNull();
+      await a.revokeToken({ workspaceId: ws, name: 'ci', by: 'token:root', reason: null });
+      expect((await a.findTokenByHash(`ci-${ws}`))?.revokedAt).toBeInstanceOf(Date);
+      const end = Date.now() + 5_000;
+      while (!(await b.findTokenByHash(`ci-${ws}`))?.revokedAt && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      expect((await b.findTokenByHash(`ci-${ws}`))?.revokedAt).toBeInstanceOf(Date);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('still delivers other replicas’ changes when its LISTEN connection is lost (the sweep)', async () => {
     const a = new PostgresStore({ connectionString: db.url, sweepIntervalMs: 200 });
     const b = new PostgresStore({ connectionString: db.url });

@@ -93,6 +93,15 @@ export class ChangeFeed {
     return () => this.emitter.off('change', listener);
   }
 
+  /**
+   * API tokens revoked on any replica, by id, told by the revoking statement's NOTIFY; null when
+   * some may have been missed (the listener reconnected): forget every cached token then.
+   */
+  onTokenRevoked(listener: (tokenId: string | null) => void): () => void {
+    this.emitter.on('token-revoked', listener);
+    return () => this.emitter.off('token-revoked', listener);
+  }
+
   /** A change this replica committed (its statement returned): delivered here, announced to the others. */
   local(eventIds: readonly number[], change: LockChange): void {
     this.deliver(eventIds, change);
@@ -138,7 +147,11 @@ export class ChangeFeed {
     const client = new pg.Client(connectionConfig(this.connectionString));
     client.on('notification', (n) => {
       if (n.channel !== CHANNEL || !n.payload) return;
-      const p = JSON.parse(n.payload) as { w: string; k: string; c: LockChange['kind']; t: number; e: number[] | null; d?: boolean };
+      const p = JSON.parse(n.payload) as { w: string; k: string; c: LockChange['kind']; t: number; e: number[] | null; d?: boolean; rt?: string };
+      if (p.rt !== undefined) {
+        this.emitter.emit('token-revoked', String(p.rt));
+        return;
+      }
       const d = typeof p.d === 'boolean' ? { activeDispatches: p.d } : {};
       this.deliver(p.e ?? [], { workspaceId: p.w, key: p.k, kind: p.c, token: Number(p.t), ...d });
     });
@@ -165,8 +178,12 @@ export class ChangeFeed {
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       this.listen()
-        // Whatever was notified while nobody listened is found by the sweep.
-        .then(() => this.sweep())
+        // Whatever was notified while nobody listened is found by the sweep; revocations missed
+        // meanwhile: whoever caches tokens drops them all.
+        .then(() => {
+          this.emitter.emit('token-revoked', null);
+          return this.sweep();
+        })
         .catch(() => this.scheduleReconnect(Math.min(delayMs * 2, 10_000)));
     }, delayMs);
     this.reconnectTimer.unref();

@@ -25,7 +25,7 @@ import type { DashboardSessionStore } from '../dashboard-session-store.js';
 import { ChangeFeed } from './change-feed.js';
 import { PostgresDispatchStore } from './dispatch-queries.js';
 import { PostgresGitHubEvents } from './github-event-queries.js';
-import { acquireSql, DENIED_SQL, LIST_SQL, LIVE_LOCK_SQL, NOW, REAP_SQL, RELEASE_SQL } from './lock-queries.js';
+import { acquireSql, CHANNEL, DENIED_SQL, LIST_SQL, LIVE_LOCK_SQL, NOW, REAP_SQL, RELEASE_SQL } from './lock-queries.js';
 import { PostgresLeases } from './lease-queries.js';
 import { applyMigrations } from './migrate.js';
 import { createPool, guarded, queryPrepared, type Prepared } from './pool.js';
@@ -55,7 +55,15 @@ export interface PostgresStoreOptions {
    * broken mutual exclusion. Never set it anywhere else; main.ts honours it only under NODE_ENV=test.
    */
   readonly unsafeSkipAcquireCondition?: boolean;
+  /**
+   * How long an API token looked up by its hash is remembered (default 1000 ms; 0: never). A
+   * revocation on any replica drops it at once (NOTIFY); this bounds how long a missed one is not.
+   */
+  readonly tokenCacheMs?: number;
 }
+
+/** Tokens remembered at most (a server has a few; past this the cache starts over). */
+const TOKEN_CACHE_MAX = 10_000;
 
 type Returned = LockRow & { event_ids: number[] | null; active_dispatches?: boolean | null };
 
@@ -95,6 +103,18 @@ export class PostgresStore implements Store {
     this.leases = new PostgresLeases({ all: (sql, params) => this.all(sql, params), feed: this.feed });
     this.dispatches = new PostgresDispatchStore(this.pool);
     this.githubEvents = new PostgresGitHubEvents(this.pool);
+    this.tokenCacheMs = options.tokenCacheMs ?? 1000;
+    this.feed.onTokenRevoked((id) => this.forgetToken(id));
+  }
+
+  private readonly tokenCacheMs: number;
+  /** Found tokens by hash, with when to look again: every request authenticates, mostly with the same few tokens. */
+  private readonly tokenCache = new Map<string, { record: ApiTokenRecord; until: number }>();
+
+  /** Drops a revoked token (by id) from the cache, or every token (null). */
+  private forgetToken(id: string | null): void {
+    if (id === null) return this.tokenCache.clear();
+    for (const [hash, entry] of this.tokenCache) if (entry.record.id === id) this.tokenCache.delete(hash);
   }
 
   async migrate(): Promise<void> {
@@ -228,9 +248,18 @@ export class PostgresStore implements Store {
     return toToken(row);
   }
 
+  /** Remembered for tokenCacheMs when found (never when not found: a token just made on another replica works at once). */
   async findTokenByHash(tokenHash: string): Promise<ApiTokenRecord | null> {
+    const hit = this.tokenCache.get(tokenHash);
+    if (hit && hit.until > performance.now()) return hit.record;
     const row = await this.one<TokenRow>(TOKEN_BY_HASH, [tokenHash]);
-    return row ? toToken(row) : null;
+    if (!row) return null;
+    const record = toToken(row);
+    if (this.tokenCacheMs > 0) {
+      if (this.tokenCache.size >= TOKEN_CACHE_MAX) this.tokenCache.clear();
+      this.tokenCache.set(tokenHash, { record, until: performance.now() + this.tokenCacheMs });
+    }
+    return record;
   }
 
   async countTokens(workspaceId: string): Promise<number> {
@@ -257,19 +286,23 @@ export class PostgresStore implements Store {
          WHERE t.revoked_at IS NULL AND (NOT t.scopes ? 'admin' OR (SELECT count(*) FROM admins) > 1)
        ), revoked AS (
          UPDATE api_tokens a SET revoked_at = ${NOW} FROM allowed WHERE a.id = allowed.id AND a.revoked_at IS NULL RETURNING a.*
+       ), told AS (
+         -- Every replica forgets the token at once (delivered at commit; see onTokenRevoked).
+         SELECT pg_notify('${CHANNEL}', json_build_object('rt', r.id)::text) FROM revoked r
        ), ev AS (
          INSERT INTO events (workspace_id, at, action, actor, details)
          SELECT r.workspace_id, r.revoked_at, 'token.revoked', $3,
                 jsonb_build_object('name', r.name) || CASE WHEN $4::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('reason', $4::text) END
          FROM revoked r
        )
-       SELECT r.*, 'revoked' AS outcome FROM revoked r
+       SELECT r.*, 'revoked' AS outcome FROM revoked r WHERE (SELECT count(*) FROM told) >= 0
        UNION ALL
        SELECT t.*, CASE WHEN t.revoked_at IS NOT NULL THEN 'already' ELSE 'last_admin' END FROM target t WHERE NOT EXISTS (SELECT 1 FROM revoked)`,
       [input.workspaceId, input.name, input.by, input.reason],
     );
     if (!row) return null;
     if (row.outcome === 'last_admin') throw new DomainError('Conflict', lastAdminTokenMessage(input.name));
+    this.forgetToken(row.id);
     return toToken(row);
   }
 
