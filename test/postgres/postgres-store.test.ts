@@ -68,6 +68,8 @@ describe('PostgresStore', () => {
       const fresh = await store.ensureWorkspace('new-after-upgrade');
       const f = decided(await store.acquire({ workspaceId: fresh.id, key: 'k', ttlMs: 60_000, message: '', holder: { principal: 'token:ci', holderId: 'r' } }));
       expect(f.lock.token).toBe(1);
+      // A replica of an earlier version, still running, cannot draw from the old counter any more.
+      await expect(store.database.query("SELECT fence FROM workspaces WHERE id = 'w-old' FOR NO KEY UPDATE")).rejects.toMatchObject({ code: '42703' });
     } finally {
       await store.close();
       await old.drop();

@@ -5,17 +5,12 @@
  * still strictly increase (lock-queries.ts, acquireSql). Each sequence starts after the workspace's
  * last token; a trigger gives every new workspace its own, in the inserting transaction.
  * The sequence's name is derived from the workspace id: stacklock_fence_<md5(id)>.
+ *
+ * The old counter column is renamed, not kept: a replica of an earlier version still running
+ * during an upgrade then fails its grants (its statements name `fence`) instead of handing out
+ * tokens from the old counter beside the new sequences. Stop the old replicas to finish upgrading.
  */
 export const sql = `
-CREATE FUNCTION stacklock_create_fence() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-  EXECUTE format('CREATE SEQUENCE %I AS bigint START WITH %s MINVALUE 1 NO CYCLE',
-                 'stacklock_fence_' || md5(NEW.id), NEW.fence + 1);
-  RETURN NEW;
-END
-$fn$;
-CREATE TRIGGER workspaces_fence AFTER INSERT ON workspaces FOR EACH ROW EXECUTE FUNCTION stacklock_create_fence();
-
 DO $do$
 DECLARE w record;
 BEGIN
@@ -26,5 +21,15 @@ BEGIN
 END
 $do$;
 
-COMMENT ON COLUMN workspaces.fence IS 'unused since migration 0017: tokens come from the sequence stacklock_fence_<md5(id)>';
+ALTER TABLE workspaces RENAME COLUMN fence TO fence_before_0017;
+ALTER TABLE workspaces ALTER COLUMN fence_before_0017 DROP NOT NULL;
+COMMENT ON COLUMN workspaces.fence_before_0017 IS 'the last token drawn from the counter row before migration 0017; tokens now come from the sequence stacklock_fence_<md5(id)>';
+
+CREATE FUNCTION stacklock_create_fence() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  EXECUTE format('CREATE SEQUENCE %I AS bigint START WITH 1 MINVALUE 1 NO CYCLE', 'stacklock_fence_' || md5(NEW.id));
+  RETURN NEW;
+END
+$fn$;
+CREATE TRIGGER workspaces_fence AFTER INSERT ON workspaces FOR EACH ROW EXECUTE FUNCTION stacklock_create_fence();
 `;
