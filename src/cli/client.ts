@@ -135,3 +135,11 @@ export class ApiClient {
 export function encodeKey(key: string): string {
   return encodeURIComponent(key);
 }
+
+/** `?a=1&b=2` from the parameters that are set, or '' when none is. */
+export function queryString(params: Record<string, string | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}

@@ -118,3 +118,9 @@ export const dispatchViewSchema = {
     },
   },
 } as const;
+
+/** `?workspace=` of the admin routes: another workspace than the caller's (the server admin's). */
+export const workspaceQuery = {
+  type: 'object',
+  properties: { workspace: { type: 'string', maxLength: 100, description: "workspace id or name (default: the caller's)" } },
+} as const;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { CliError, EXIT } from '../errors.js';
 import { printJson, table } from '../output.js';
 import { clientFor } from '../program.js';
+import { queryString } from '../client.js';
 
 interface PermissionView {
   repository: string;
@@ -17,9 +18,7 @@ function repoPath(repository: string): string {
   return `/api/v1/repos/${parts.map(encodeURIComponent).join('/')}`;
 }
 
-function workspaceQuery(workspace: string | undefined): string {
-  return workspace ? `?${new URLSearchParams({ workspace })}` : '';
-}
+const workspaceQuery = (workspace: string | undefined) => queryString({ workspace });
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 

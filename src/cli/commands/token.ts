@@ -3,6 +3,7 @@ import { SCOPES, isScope } from '../../core/types.js';
 import { CliError, EXIT } from '../errors.js';
 import { printJson, table } from '../output.js';
 import { clientFor } from '../program.js';
+import { queryString } from '../client.js';
 
 interface TokenView {
   name: string;
@@ -12,12 +13,6 @@ interface TokenView {
   revokedAt: string | null;
 }
 
-const inWorkspace = (workspace: string | undefined, extra: Record<string, string | undefined> = {}) => {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries({ workspace, ...extra })) if (v !== undefined) q.set(k, v);
-  const s = q.toString();
-  return s ? `?${s}` : '';
-};
 
 export function registerToken(program: Command): void {
   const token = program.command('token').description('API tokens');
@@ -44,7 +39,7 @@ export function registerToken(program: Command): void {
     .option('--workspace <workspace>', "workspace name or id (default: your token's; another needs the server admin)")
     .option('--json', 'print a JSON array')
     .action(async (opts: { workspace?: string; json?: boolean }, cmd: Command) => {
-      const { data } = await clientFor(cmd).request<{ tokens: TokenView[] }>('GET', `/api/v1/tokens${inWorkspace(opts.workspace)}`);
+      const { data } = await clientFor(cmd).request<{ tokens: TokenView[] }>('GET', `/api/v1/tokens${queryString({ workspace: opts.workspace })}`);
       if (opts.json) return printJson(data.tokens);
       const rows = data.tokens.map((t) => [t.name, t.scopes.join(','), t.createdBy, t.createdAt, t.revokedAt ? `revoked ${t.revokedAt}` : 'live']);
       process.stdout.write(table(['NAME', 'SCOPES', 'CREATED BY', 'CREATED', 'STATE'], rows) + '\n');
@@ -57,7 +52,7 @@ export function registerToken(program: Command): void {
     .option('--reason <reason>', 'why: kept in the token.revoked audit event')
     .option('--workspace <workspace>', "workspace name or id (default: your token's; another needs the server admin)")
     .action(async (name: string, opts: { reason?: string; workspace?: string }, cmd: Command) => {
-      const path = `/api/v1/tokens/${encodeURIComponent(name)}${inWorkspace(opts.workspace, { reason: opts.reason })}`;
+      const path = `/api/v1/tokens/${encodeURIComponent(name)}${queryString({ workspace: opts.workspace, reason: opts.reason })}`;
       const { data } = await clientFor(cmd).request<TokenView>('DELETE', path);
       process.stderr.write(`token '${data.name}' revoked at ${data.revokedAt}\n`);
     });

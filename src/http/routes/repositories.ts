@@ -3,6 +3,7 @@ import { adminWorkspace, repositoryKeyGlobs, validateRepository } from '../../au
 import { DomainError } from '../../core/errors.js';
 import type { RepositoryPermission } from '../../store/access-store.js';
 import type { AppContext } from '../app.js';
+import { workspaceQuery } from '../schemas.js';
 import { envelopeSchema, okEnvelope } from '../envelope.js';
 import { principalOf } from './locks.js';
 
@@ -17,11 +18,6 @@ const permissionSchema = {
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
   },
-} as const;
-
-const workspaceQuery = {
-  type: 'object',
-  properties: { workspace: { type: 'string', maxLength: 100, description: "workspace id or name (default: the caller's)" } },
 } as const;
 
 const repoParams = {

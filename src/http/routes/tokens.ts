@@ -3,10 +3,35 @@ import { DomainError } from '../../core/errors.js';
 import { adminWorkspace } from '../../auth/workspace-admin.js';
 import { SCOPES, type Scope } from '../../core/types.js';
 import { generateToken, hashToken, isValidTokenName } from '../../auth/tokens.js';
+import type { ApiTokenRecord } from '../../store/lock-store.js';
 import type { AppContext } from '../app.js';
 import { envelopeSchema, okEnvelope } from '../envelope.js';
+import { workspaceQuery } from '../schemas.js';
 import { principalOf } from './locks.js';
-import type { ApiTokenRecord } from '../../store/lock-store.js';
+
+/** An API token as the API shows it: never the token itself (only its creation answers that, once). */
+const tokenSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    scopes: { type: 'array', items: { type: 'string' } },
+    createdBy: { type: 'string' },
+    createdAt: { type: 'string', format: 'date-time' },
+    revokedAt: { type: ['string', 'null'], format: 'date-time' },
+    workspaceId: { type: 'string' },
+  },
+} as const;
+
+const tokenView = (t: ApiTokenRecord) => ({
+  id: t.id,
+  name: t.name,
+  scopes: [...t.scopes],
+  createdBy: t.createdBy,
+  createdAt: t.createdAt.toISOString(),
+  revokedAt: t.revokedAt ? t.revokedAt.toISOString() : null,
+  workspaceId: t.workspaceId,
+});
 
 export async function tokenRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {
   app.post<{ Body: { name: string; scopes?: Scope[]; workspace?: string } }>(
@@ -21,22 +46,10 @@ export async function tokenRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
           properties: {
             name: { type: 'string', minLength: 1, maxLength: 100 },
             scopes: { type: 'array', items: { type: 'string', enum: [...SCOPES] }, uniqueItems: true, default: ['locks:write'] },
-            workspace: { type: 'string', maxLength: 100, description: "workspace id or name (default: the caller's)" },
+            workspace: workspaceQuery.properties.workspace,
           },
         },
-        response: {
-          201: envelopeSchema({
-            type: 'object',
-            properties: {
-              id: { type: 'string' },
-              name: { type: 'string' },
-              scopes: { type: 'array', items: { type: 'string' } },
-              token: { type: 'string' },
-              createdAt: { type: 'string', format: 'date-time' },
-              workspaceId: { type: 'string' },
-            },
-          }),
-        },
+        response: { 201: envelopeSchema({ ...tokenSchema, properties: { ...tokenSchema.properties, token: { type: 'string' } } }) },
       },
     },
     async (request, reply) => {
@@ -55,40 +68,9 @@ export async function tokenRoutes(app: FastifyInstance, { ctx }: { ctx: AppConte
         scopes,
         createdBy: principal.name,
       });
-      return reply.code(201).send(
-        okEnvelope(
-          { id: record.id, name: record.name, scopes: [...record.scopes], token, createdAt: record.createdAt.toISOString(), workspaceId: workspace.id },
-          request.id,
-          201,
-        ),
-      );
+      return reply.code(201).send(okEnvelope({ ...tokenView(record), token }, request.id, 201));
     },
   );
-
-  const tokenSchema = {
-    type: 'object',
-    properties: {
-      id: { type: 'string' },
-      name: { type: 'string' },
-      scopes: { type: 'array', items: { type: 'string' } },
-      createdBy: { type: 'string' },
-      createdAt: { type: 'string', format: 'date-time' },
-      revokedAt: { type: ['string', 'null'], format: 'date-time' },
-    },
-  } as const;
-  const tokenView = (t: ApiTokenRecord) => ({
-    id: t.id,
-    name: t.name,
-    scopes: [...t.scopes],
-    createdBy: t.createdBy,
-    createdAt: t.createdAt.toISOString(),
-    revokedAt: t.revokedAt ? t.revokedAt.toISOString() : null,
-  });
-  const workspaceQuery = {
-    type: 'object',
-    properties: { workspace: { type: 'string', maxLength: 100, description: "workspace id or name (default: the caller's)" } },
-    additionalProperties: false,
-  } as const;
 
   app.get<{ Querystring: { workspace?: string } }>(
     '/tokens',
