@@ -367,6 +367,16 @@ export function lockStoreConformance(name: string, harness: BackendHarness): voi
         expect((await store.listTokens(ws)).find((t) => t.name === 'ci')?.revokedAt).toEqual(revoked?.revokedAt);
         expect(await events({ action: 'token.revoked' })).toMatchObject([{ actor: 'token:root', details: { name: 'ci', reason: 'leaked in a log' } }]);
 
+        // Revoked twice at once: both succeed, the same revocation, one audit event.
+        await mk('twice', ['locks:write']);
+        const [x, y] = await Promise.all([
+          store.revokeToken({ workspaceId: ws, name: 'twice', by: 'token:root', reason: null }),
+          store.revokeToken({ workspaceId: ws, name: 'twice', by: 'token:root', reason: null }),
+        ]);
+        expect(x?.revokedAt).toBeInstanceOf(Date);
+        expect(y?.revokedAt).toEqual(x?.revokedAt);
+        expect(await events({ action: 'token.revoked' })).toHaveLength(2);
+
         // The last live admin token stays; once there is another, either may go, but not both.
         await expect(store.revokeToken({ workspaceId: ws, name: 'root', by: 'token:root', reason: null })).rejects.toMatchObject({ tag: 'Conflict' });
         await mk('root2', ['admin', 'locks:force']);

@@ -297,12 +297,19 @@ export class PostgresStore implements Store {
        )
        SELECT r.*, 'revoked' AS outcome FROM revoked r WHERE (SELECT count(*) FROM told) >= 0
        UNION ALL
-       SELECT t.*, CASE WHEN t.revoked_at IS NOT NULL THEN 'already' ELSE 'last_admin' END FROM target t WHERE NOT EXISTS (SELECT 1 FROM revoked)`,
+       SELECT t.*, CASE WHEN t.revoked_at IS NULL AND t.scopes ? 'admin' AND (SELECT count(*) FROM admins) <= 1 THEN 'last_admin'
+                        ELSE 'already' END
+       FROM target t WHERE NOT EXISTS (SELECT 1 FROM revoked)`,
       [input.workspaceId, input.name, input.by, input.reason],
     );
     if (!row) return null;
     if (row.outcome === 'last_admin') throw new DomainError('Conflict', lastAdminTokenMessage(input.name));
     this.forgetToken(row.id);
+    if (row.outcome === 'already' && row.revoked_at === null) {
+      // Revoked by a concurrent call after this statement's snapshot: read what it wrote.
+      const now = await this.one<TokenRow>('SELECT * FROM api_tokens WHERE id = $1', [row.id]);
+      return now ? toToken(now) : toToken(row);
+    }
     return toToken(row);
   }
 
