@@ -38,8 +38,9 @@ const QUEUE: Prepared = {
 };
 
 /**
- * Joins the line. The workspace row is locked first, as every acquire does, so seq (taken after
- * the lock) follows commit order: a waiter that joined later never gets a smaller seq.
+ * Joins the line. The workspace row is locked first (joins in a workspace take turns; grants no
+ * longer lock it since migration 0017), so seq (taken after the lock) follows commit order: a
+ * waiter that joined later never gets a smaller seq.
  */
 const ENQUEUE_SQL = `
 WITH ws AS (
