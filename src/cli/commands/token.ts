@@ -13,7 +13,6 @@ interface TokenView {
   revokedAt: string | null;
 }
 
-
 export function registerToken(program: Command): void {
   const token = program.command('token').description('API tokens');
   token
