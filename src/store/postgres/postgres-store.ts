@@ -111,8 +111,12 @@ export class PostgresStore implements Store {
   /** Found tokens by hash, with when to look again: every request authenticates, mostly with the same few tokens. */
   private readonly tokenCache = new Map<string, { record: ApiTokenRecord; until: number }>();
 
+  /** Counts revocations heard: a lookup that began before one is not remembered (its row may predate it). */
+  private tokenRevocations = 0;
+
   /** Drops a revoked token (by id) from the cache, or every token (null). */
   private forgetToken(id: string | null): void {
+    this.tokenRevocations++;
     if (id === null) return this.tokenCache.clear();
     for (const [hash, entry] of this.tokenCache) if (entry.record.id === id) this.tokenCache.delete(hash);
   }
@@ -252,10 +256,11 @@ export class PostgresStore implements Store {
   async findTokenByHash(tokenHash: string): Promise<ApiTokenRecord | null> {
     const hit = this.tokenCache.get(tokenHash);
     if (hit && hit.until > performance.now()) return hit.record;
+    const revocationsBefore = this.tokenRevocations;
     const row = await this.one<TokenRow>(TOKEN_BY_HASH, [tokenHash]);
     if (!row) return null;
     const record = toToken(row);
-    if (this.tokenCacheMs > 0) {
+    if (this.tokenCacheMs > 0 && this.tokenRevocations === revocationsBefore) {
       if (this.tokenCache.size >= TOKEN_CACHE_MAX) this.tokenCache.clear();
       this.tokenCache.set(tokenHash, { record, until: performance.now() + this.tokenCacheMs });
     }
