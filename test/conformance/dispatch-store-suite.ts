@@ -23,7 +23,7 @@ async function waitUntil(store: Store, at: Date): Promise<void> {
  * backend's real clock, waiting on it with wide margins where time matters. `reopen` is a
  * second replica on the same database.
  */
-export function dispatchStoreConformance(name: string, harness: BackendHarness & { open(): Promise<Store>; reopen(): Promise<Store> }): void {
+export function dispatchStoreConformance(name: string, harness: BackendHarness): void {
   describe(`DispatchStore conformance: ${name}`, () => {
     let store: Store;
     let ws: string;

@@ -1,22 +1,4 @@
-import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { postgresHarness } from './harnesses.js';
 import { lockStoreConformance } from './lock-store-suite.js';
 
-let db: TestDatabase | null = null;
-
-async function open(): Promise<PostgresStore> {
-  db ??= await createTestDatabase();
-  const store = new PostgresStore({ connectionString: db.url });
-  await store.migrate();
-  return store;
-}
-
-const harness = {
-  open,
-  reopen: open,
-  async cleanup() {
-    await db?.drop();
-  },
-};
-
-lockStoreConformance('postgres', harness);
+lockStoreConformance('postgres', postgresHarness());
