@@ -16,7 +16,7 @@ import type {
   SendOutcome,
 } from '../dispatch-store.js';
 import { type DispatchRow, heldForJson, toDispatch } from '../dispatch-rows.js';
-import { NOW } from './lock-queries.js';
+import { eventParams, INSERT_EVENT_SQL, NOW, whereDefined } from './lock-queries.js';
 import { guarded, inTransaction } from './pool.js';
 import { type LockRow, toLock } from './rows.js';
 
@@ -256,26 +256,16 @@ export class PostgresDispatchStore implements DispatchStore {
   }
 
   async list(q: ListDispatchesQuery): Promise<Dispatch[]> {
-    const params: unknown[] = [q.workspaceId];
-    const where = ['workspace_id = $1'];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (q.key !== undefined) add('key = ?', q.key);
-    if (q.state !== undefined) add('state = ?', q.state);
-    if (q.beforeSeq !== undefined) add('seq < ?', q.beforeSeq);
+    const { where, params } = whereDefined([
+      ['workspace_id = ?', q.workspaceId], ['key = ?', q.key], ['state = ?', q.state], ['seq < ?', q.beforeSeq],
+    ]);
     params.push(q.limit);
-    const rows = await this.all<DispatchRow>(`SELECT * FROM dispatches WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${params.length}`, params);
+    const rows = await this.all<DispatchRow>(`SELECT * FROM dispatches WHERE ${where} ORDER BY seq DESC LIMIT $${params.length}`, params);
     return rows.map(toDispatch);
   }
 
   private async events(q: Query, events: NewAuditEvent[]): Promise<void> {
-    for (const e of events) {
-      await q(`INSERT INTO events (workspace_id, at, action, actor, key, token, details) VALUES ($1, ${NOW}, $2, $3, $4, $5, $6::jsonb)`, [
-        e.workspaceId, e.action, e.actor, e.key ?? null, e.token ?? null, e.details ? JSON.stringify(e.details) : null,
-      ]);
-    }
+    for (const e of events) await q(INSERT_EVENT_SQL, eventParams(e));
   }
 
   private async all<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[]): Promise<R[]> {

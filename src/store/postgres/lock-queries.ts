@@ -1,3 +1,5 @@
+import type { NewAuditEvent } from '../../core/audit.js';
+
 /**
  * The lock statements. Each decision is one statement that also writes its audit events, so the
  * change and its record commit together. They send no NOTIFY: a transaction that notifies holds
@@ -10,6 +12,27 @@
  */
 export const NOW = `date_trunc('milliseconds', statement_timestamp())`;
 export const CHANNEL = 'stacklock_changes';
+
+/** One audit event written on its own (not inside a lock statement); its values: eventParams. */
+export const INSERT_EVENT_SQL = `INSERT INTO events (workspace_id, at, action, actor, key, token, details) VALUES ($1, ${NOW}, $2, $3, $4, $5, $6::jsonb)`;
+export const eventParams = (e: NewAuditEvent): unknown[] => [
+  e.workspaceId, e.action, e.actor, e.key ?? null, e.token ?? null, e.details ? JSON.stringify(e.details) : null,
+];
+
+/**
+ * The WHERE of a filtered listing: the conditions whose value is defined, joined by AND, each `?`
+ * numbered as a parameter; the next parameter's number is params.length + 1.
+ */
+export function whereDefined(conditions: ReadonlyArray<readonly [string, unknown]>): { where: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const parts: string[] = [];
+  for (const [sql, value] of conditions) {
+    if (value === undefined) continue;
+    params.push(value);
+    parts.push(sql.replace('?', `$${params.length}`));
+  }
+  return { where: parts.join(' AND '), params };
+}
 
 export const iso = (ts: string) => `to_char(${ts} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 export const ms = (param: string) => `(${param}::bigint * interval '1 millisecond')`;

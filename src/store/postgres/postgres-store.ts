@@ -25,7 +25,9 @@ import type { DashboardSessionStore } from '../dashboard-session-store.js';
 import { ChangeFeed } from './change-feed.js';
 import { PostgresDispatchStore } from './dispatch-queries.js';
 import { PostgresGitHubEvents } from './github-event-queries.js';
-import { acquireSql, CHANNEL, DENIED_SQL, LIST_SQL, LIVE_LOCK_SQL, NOW, REAP_SQL, RELEASE_SQL } from './lock-queries.js';
+import {
+  acquireSql, CHANNEL, DENIED_SQL, eventParams, INSERT_EVENT_SQL, LIST_SQL, LIVE_LOCK_SQL, NOW, REAP_SQL, RELEASE_SQL, whereDefined,
+} from './lock-queries.js';
 import { PostgresLeases } from './lease-queries.js';
 import { applyMigrations } from './migrate.js';
 import { createPool, guarded, queryPrepared, type Prepared } from './pool.js';
@@ -202,27 +204,16 @@ export class PostgresStore implements Store {
   }
 
   async appendEvent(e: NewAuditEvent): Promise<void> {
-    await this.all(
-      `INSERT INTO events (workspace_id, at, action, actor, key, token, details) VALUES ($1, ${NOW}, $2, $3, $4, $5, $6)`,
-      [e.workspaceId, e.action, e.actor, e.key ?? null, e.token ?? null, e.details ?? null],
-    );
+    await this.all(INSERT_EVENT_SQL, eventParams(e));
   }
 
   async queryEvents(q: AuditQuery): Promise<AuditEvent[]> {
-    const params: unknown[] = [q.workspaceId];
-    const where = ['workspace_id = $1'];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (q.key !== undefined) add('key = ?', q.key);
-    if (q.actor !== undefined) add('actor = ?', q.actor);
-    if (q.action !== undefined) add('action = ?', q.action);
-    if (q.since !== undefined) add('at >= ?', q.since);
-    if (q.until !== undefined) add('at < ?', q.until);
-    if (q.before !== undefined) add('id < ?', q.before);
+    const { where, params } = whereDefined([
+      ['workspace_id = ?', q.workspaceId], ['key = ?', q.key], ['actor = ?', q.actor], ['action = ?', q.action],
+      ['at >= ?', q.since], ['at < ?', q.until], ['id < ?', q.before],
+    ]);
     params.push(q.limit);
-    const rows = await this.all<EventRow>(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`, params);
+    const rows = await this.all<EventRow>(`SELECT * FROM events WHERE ${where} ORDER BY id DESC LIMIT $${params.length}`, params);
     return rows.map(toEvent);
   }
 
