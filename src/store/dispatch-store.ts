@@ -1,4 +1,4 @@
-import type { Dispatch, DispatchInputs, DispatchSource, DispatchState, StackRef } from '../core/dispatch.js';
+import type { Dispatch, DispatchState, StackRef } from '../core/dispatch.js';
 import type { Lock } from '../core/types.js';
 
 /**
@@ -55,17 +55,8 @@ export interface DispatchStore {
   list(query: ListDispatchesQuery): Promise<Dispatch[]>;
 }
 
-export interface NewDispatch {
-  readonly workspaceId: string;
-  readonly key: string;
-  readonly repository: string;
-  readonly workflow: string;
-  readonly ref: string;
-  readonly inputs: DispatchInputs;
-  readonly source: DispatchSource;
-  readonly pullRequest: number | null;
-  readonly headSha: string | null;
-  readonly createdBy: string;
+export interface NewDispatch
+  extends Pick<Dispatch, 'workspaceId' | 'key' | 'repository' | 'workflow' | 'ref' | 'inputs' | 'source' | 'pullRequest' | 'headSha' | 'createdBy'> {
   readonly maxWaitMs: number;
   readonly runId?: string | null;
   /** Enqueueing again with the same key in the workspace returns the first dispatch, unchanged. */
