@@ -22,7 +22,7 @@ export function connectionConfig(connectionString: string): pg.ClientConfig {
     application_name: 'stacklock',
     // An acknowledged grant must survive a crash of the database: commit waits for the WAL flush.
     // A session that sits in a transaction (a paused or dead replica) must not hold row locks for long.
-    options: '-c synchronous_commit=on -c idle_in_transaction_session_timeout=10000',
+    options: '-c synchronous_commit=on -c idle_in_transaction_session_timeout=10000 -c plan_cache_mode=force_generic_plan',
     // No lock statement may wait forever (a stuck peer); the change feed's sweep looks back further than this.
     statement_timeout: 10_000,
     connectionTimeoutMillis: 5_000,

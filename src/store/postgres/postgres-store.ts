@@ -26,15 +26,17 @@ import { ChangeFeed } from './change-feed.js';
 import { PostgresDispatchStore } from './dispatch-queries.js';
 import { PostgresGitHubEvents } from './github-event-queries.js';
 import {
-  acquireSql, CHANNEL, DENIED_SQL, eventParams, INSERT_EVENT_SQL, LIST_SQL, LIVE_LOCK_SQL, NOW, REAP_SQL, RELEASE_SQL, whereDefined,
+  ACQUIRE_SQL, CHANNEL, DENIED_SQL, eventParams, INSERT_EVENT_SQL, LIST_SQL, LIVE_LOCK_SQL, NOW, REAP_SQL, RELEASE_SQL, UNSAFE_RULE_SQL,
+  UNSAFE_SEARCH_PATH_SQL, whereDefined,
 } from './lock-queries.js';
 import { PostgresLeases } from './lease-queries.js';
 import { applyMigrations } from './migrate.js';
-import { createPool, guarded, queryPrepared, type Prepared } from './pool.js';
+import { createPool, guarded, queryPrepared, withClient, type Prepared } from './pool.js';
 import { PostgresDashboardSessions } from './dashboard-session-queries.js';
 import { type EventRow, type LockRow, type TokenRow, type WorkspaceRow, toEvent, toLock, toReplacedLock, toToken, toWorkspace } from './rows.js';
 
 /** The statements of the lock path and of every request's authentication, prepared (pool.ts). */
+const ACQUIRE: Prepared = { name: 'stacklock_acquire', text: ACQUIRE_SQL };
 const DENIED: Prepared = { name: 'stacklock_denied', text: DENIED_SQL };
 const RELEASE: Prepared = { name: 'stacklock_release', text: RELEASE_SQL };
 const LIVE_LOCK: Prepared = { name: 'stacklock_live_lock', text: LIVE_LOCK_SQL };
@@ -82,7 +84,6 @@ export class PostgresStore implements Store {
 
   private readonly pool: pg.Pool;
   private readonly feed: ChangeFeed;
-  private readonly acquireStatement: Prepared;
   readonly access: PostgresAccessStore;
   readonly atmos: PostgresAtmosUploadStore;
   /** Dashboard sign-in sessions (a port of its own: see dashboard-session-store.ts). */
@@ -95,10 +96,6 @@ export class PostgresStore implements Store {
     const log = options.log ?? (() => undefined);
     this.pool = createPool(options.connectionString, (error) => log('warn', 'idle database connection failed', error), options.poolSize);
     this.feed = new ChangeFeed(this.pool, options.connectionString, { sweepIntervalMs: options.sweepIntervalMs ?? 5_000, log });
-    // The broken condition still names $10, so every parameter of the statement keeps a type.
-    this.acquireStatement = options.unsafeSkipAcquireCondition
-      ? { name: 'stacklock_acquire_unsafe', text: acquireSql(() => '($10::bigint IS NOT NULL)') }
-      : { name: 'stacklock_acquire', text: acquireSql() };
     this.access = new PostgresAccessStore(this.pool);
     this.atmos = new PostgresAtmosUploadStore(this.pool);
     this.dashboardSessions = new PostgresDashboardSessions(this.pool);
@@ -125,6 +122,7 @@ export class PostgresStore implements Store {
 
   async migrate(): Promise<void> {
     await guarded(() => applyMigrations(this.pool));
+    if (this.options.unsafeSkipAcquireCondition) await guarded(() => this.pool.query(UNSAFE_RULE_SQL));
     await this.feed.start();
   }
 
@@ -144,7 +142,7 @@ export class PostgresStore implements Store {
     // CONFLICT decided because the key changed hands during it) is read back in a second
     // statement; if nothing blocks by then, the key may be free: decide again.
     for (let attempt = 0; attempt < 5; attempt++) {
-      const row = await this.one<Returned & { held: boolean; now: Date }>(this.acquireStatement, [
+      const row = await this.decide([
         input.workspaceId, input.key, id, h.principal, h.holderId, input.message, input.ttlMs,
         input.properties ?? null, input.details ?? null, input.lockDelayMs ?? 0, input.waiterId ?? null, input.recordDenial !== false,
       ]);
@@ -319,6 +317,25 @@ export class PostgresStore implements Store {
   }
 
   /** `sql` as a Prepared for the statements of the lock path: planned once per connection. */
+  /** Runs stacklock_acquire; under the history checker's unsafe switch, with the broken rule. */
+  private async decide(params: unknown[]): Promise<(Returned & { held: boolean; now: Date }) | null> {
+    if (!this.options.unsafeSkipAcquireCondition) return this.one(ACQUIRE, params);
+    return guarded(() =>
+      withClient(this.pool, async (client) => {
+        await client.query('BEGIN');
+        try {
+          await client.query(UNSAFE_SEARCH_PATH_SQL);
+          const { rows } = await client.query<Returned & { held: boolean; now: Date }>(ACQUIRE_SQL, params);
+          await client.query('COMMIT');
+          return rows[0] ?? null;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      }),
+    );
+  }
+
   private async all<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string | Prepared, params: unknown[]): Promise<R[]> {
     if (typeof sql !== 'string') return guarded(() => queryPrepared<R>(this.pool, sql, params));
     return guarded(async () => (await this.pool.query<R>(sql, params)).rows);
