@@ -95,27 +95,8 @@ WITH cur AS (
 )
 SELECT (SELECT to_jsonb(cur) FROM cur) AS lock, line.me, line.ahead, ${NOW} AS now FROM line`;
 
-const OWN = `(d.principal = $3 AND ($4::text IS NULL OR d.holder_id = $4::text))`;
-
-/**
- * SPEC rule 2 in one statement: the holder's own live lock, or anyone's with a permitted force.
- * $1 workspace, $2 key, $3 principal, $4 holderId, $5 force allowed, $6 reason.
- */
-export const RELEASE_SQL = `
-WITH d AS (
-  DELETE FROM locks d
-  WHERE workspace_id = $1 AND key = $2 AND expires_at > ${NOW} AND (${OWN} OR $5::boolean)
-  RETURNING d.*, ${OWN} AS own
-), ev AS (
-  INSERT INTO events (workspace_id, at, action, actor, key, token, details)
-  SELECT d.workspace_id, ${NOW}, CASE WHEN d.own THEN 'lock.deleted' ELSE 'lock.force_deleted' END, $3, d.key, d.token,
-         jsonb_build_object('holder', d.principal, 'holderId', d.holder_id, 'message', d.message)
-           || CASE WHEN d.own THEN '{}'::jsonb ELSE jsonb_build_object('reason', $6::text) END
-  FROM d
-  RETURNING id
-)
-SELECT d.*, ARRAY(SELECT id FROM ev) AS event_ids, ${NOW} AS released_at, ${activeDispatches('$1', '$2')} AS active_dispatches
-FROM d`;
+/** SPEC rule 2: the PL/pgSQL function stacklock_release (migration 0018). */
+export const RELEASE_SQL = 'SELECT * FROM stacklock_release($1, $2, $3, $4, $5, $6)';
 
 export const LIVE_LOCK_SQL = `SELECT * FROM locks WHERE workspace_id = $1 AND key = $2 AND expires_at > ${NOW}`;
 

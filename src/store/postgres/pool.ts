@@ -22,7 +22,7 @@ export function connectionConfig(connectionString: string): pg.ClientConfig {
     application_name: 'stacklock',
     // An acknowledged grant must survive a crash of the database: commit waits for the WAL flush.
     // A session that sits in a transaction (a paused or dead replica) must not hold row locks for long.
-    options: '-c synchronous_commit=on -c idle_in_transaction_session_timeout=10000 -c plan_cache_mode=force_generic_plan',
+    options: '-c synchronous_commit=on -c idle_in_transaction_session_timeout=10000',
     // No lock statement may wait forever (a stuck peer); the change feed's sweep looks back further than this.
     statement_timeout: 10_000,
     connectionTimeoutMillis: 5_000,
@@ -87,8 +87,8 @@ export interface Prepared {
 const CACHED_PLAN_CHANGED = '0A000';
 
 /**
- * Runs a prepared statement. Planning the lock statements (CTEs of several parts) costs more
- * than running them, so each connection plans them once. If another replica's migration changed
+ * Runs a prepared statement: parsed once per connection, not at every call (the lock statements
+ * call functions whose inner statements keep their plans for the session). If another replica's migration changed
  * a table under a prepared `SELECT *` ("cached plan must not change result type"), the
  * connection is dropped rather than returned to the pool, and the statement runs again on another.
  */

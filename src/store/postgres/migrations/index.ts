@@ -6,7 +6,7 @@ import { sql as dashboardSessions } from './0005-dashboard-sessions.js';
 import { sql as atmosUploads } from './0012-atmos-uploads.js';
 import { sql as atmosDispatch } from './0016-atmos-dispatch.js';
 import { sql as fenceSequences } from './0017-fence-sequences.js';
-import { sql as acquireFunction } from './0018-acquire-function.js';
+import { sql as lockFunctions } from './0018-lock-functions.js';
 
 /**
  * Append-only: never edit a migration that has shipped; add the next number. Versions mirror
@@ -23,5 +23,5 @@ export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name
   // PostgreSQL only: SQLite has no 17.
   { version: 17, name: 'fence-sequences', sql: fenceSequences },
   // PostgreSQL only: SQLite has no 18.
-  { version: 18, name: 'acquire-function', sql: acquireFunction },
+  { version: 18, name: 'lock-functions', sql: lockFunctions },
 ];

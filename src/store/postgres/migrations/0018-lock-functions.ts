@@ -1,9 +1,11 @@
 /**
- * PostgreSQL only. The acquire decision moves from one large statement (a CTE whose every branch
- * PostgreSQL set up for each call, most of them not taken) into a PL/pgSQL function that runs only
- * the statements of the branch taken; still one statement for the caller and one transaction with
- * its audit events, and the same rule, order and fencing as the statement it replaces (issue 8:
- * about a third less database CPU per acquire).
+ * PostgreSQL only. The acquire and release decisions move from large statements (CTEs whose every
+ * branch PostgreSQL planned and set up for each call, most of them not taken) into PL/pgSQL
+ * functions that run only the statements of the branch taken, with plans kept for the session.
+ * Still one statement for the caller and one transaction with its audit events, and the same rule,
+ * order and fencing as the statements they replace (issue 8: less database CPU per operation).
+ * Replicas of the previous version may run beside these during an upgrade: both take the same
+ * advisory lock before drawing from the same sequence.
  *
  * stacklock_grantable is SPEC rule 1 for an existing row at time `at`: grantable when expired past
  * its lock-delay and the line of waiters lets the caller through, renewable when live and held by
@@ -16,7 +18,14 @@
  * writes lock.denied) returns one row: `held` false with the granted or renewed lock, its event
  * ids and whether the key has queued dispatches; or `held` true with the lock that blocks the key;
  * or no row when the line of waiters held the caller back or the key changed hands meanwhile.
- * Time is the calling statement's start, truncated to milliseconds (lock-queries.ts, NOW).
+ *
+ * stacklock_release($1 workspace, $2 key, $3 principal, $4 holder id, $5 force allowed, $6 reason)
+ * deletes the caller's own live lock, or anyone's with a permitted force, and writes lock.deleted or
+ * lock.force_deleted; it returns the deleted row, whether it was the caller's own, its event id and
+ * whether the key has queued dispatches; no row when nothing was released.
+ *
+ * Time is the calling statement's start, truncated to milliseconds (lock-queries.ts, NOW). The
+ * statements inside a function keep their plans for the session, so neither is planned per call.
  */
 export const sql = `
 CREATE FUNCTION stacklock_grantable(expires_at timestamptz, principal text, holder_id text, at timestamptz,
@@ -140,6 +149,40 @@ BEGIN
   ids := ids || ev_id;
   RETURN QUERY SELECT false, up.workspace_id, up.key, up.id, up.principal, up.holder_id, up.message, up.token,
     up.acquired_at, up.updated_at, up.expires_at, up.properties, up.details, up.replaced, ids, t_now,
+    EXISTS (SELECT 1 FROM dispatches q WHERE q.workspace_id = p_ws AND q.key = p_key
+              AND q.state IN ('waiting_for_lock', 'dispatching'));
+END
+$fn$;
+
+CREATE FUNCTION stacklock_release(p_ws text, p_key text, p_principal text, p_holder text, p_force boolean, p_reason text)
+RETURNS TABLE (workspace_id text, key text, id text, principal text, holder_id text, message text,
+               token bigint, acquired_at timestamptz, updated_at timestamptz, expires_at timestamptz,
+               properties jsonb, details jsonb, replaced jsonb, own boolean, event_ids bigint[], released_at timestamptz,
+               active_dispatches boolean)
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+DECLARE
+  t_now  timestamptz := date_trunc('milliseconds', statement_timestamp());
+  d      locks;
+  is_own boolean;
+  ev_id  bigint;
+BEGIN
+  -- SPEC rule 2: the holder's own live lock, or anyone's with a permitted force.
+  DELETE FROM locks l
+  WHERE l.workspace_id = p_ws AND l.key = p_key AND l.expires_at > t_now
+    AND ((l.principal = p_principal AND (p_holder IS NULL OR l.holder_id = p_holder)) OR p_force)
+  RETURNING l.* INTO d;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  is_own := d.principal = p_principal AND (p_holder IS NULL OR d.holder_id = p_holder);
+  INSERT INTO events (workspace_id, at, action, actor, key, token, details)
+  VALUES (d.workspace_id, t_now, CASE WHEN is_own THEN 'lock.deleted' ELSE 'lock.force_deleted' END, p_principal, d.key, d.token,
+          jsonb_build_object('holder', d.principal, 'holderId', d.holder_id, 'message', d.message)
+            || CASE WHEN is_own THEN '{}'::jsonb ELSE jsonb_build_object('reason', p_reason) END)
+  RETURNING id INTO ev_id;
+  RETURN QUERY SELECT d.workspace_id, d.key, d.id, d.principal, d.holder_id, d.message, d.token, d.acquired_at,
+    d.updated_at, d.expires_at, d.properties, d.details, d.replaced, is_own, ARRAY[ev_id], t_now,
     EXISTS (SELECT 1 FROM dispatches q WHERE q.workspace_id = p_ws AND q.key = p_key
               AND q.state IN ('waiting_for_lock', 'dispatching'));
 END
