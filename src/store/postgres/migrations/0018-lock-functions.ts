@@ -85,26 +85,21 @@ BEGIN
   -- grants draw in the order they commit, so its tokens strictly increase across replicas.
   PERFORM pg_advisory_xact_lock(hashtextextended(p_ws || E'\\n' || p_key, 0));
   IF cur.key IS NULL THEN
-    -- No row in the snapshot: insert; a concurrent first grant makes this a conflict, decided by
-    -- the rule on the latest committed row. In SET, l is the old row: l.expires_at > t_now means
-    -- a renewal, which keeps the grant's id, token, acquiredAt (and properties unless given).
+    -- No row in the snapshot: insert. A concurrent first grant of the key makes this a conflict
+    -- (after waiting for it to commit): then its row is there for the update below.
     INSERT INTO locks AS l (workspace_id, key, id, principal, holder_id, message, token,
                             acquired_at, updated_at, expires_at, properties, details, replaced)
     VALUES (p_ws, p_key, p_id, p_principal, p_holder, p_message, nextval(('stacklock_fence_' || md5(p_ws))::regclass),
             t_now, t_now, t_now + p_ttl_ms * interval '1 millisecond', p_properties, p_details, NULL)
-    ON CONFLICT (workspace_id, key) DO UPDATE SET
-      id          = CASE WHEN l.expires_at > t_now THEN l.id ELSE p_id END,
-      token       = CASE WHEN l.expires_at > t_now THEN l.token ELSE nextval(('stacklock_fence_' || md5(p_ws))::regclass) END,
-      acquired_at = CASE WHEN l.expires_at > t_now THEN l.acquired_at ELSE t_now END,
-      properties  = CASE WHEN l.expires_at > t_now THEN coalesce(p_properties, l.properties) ELSE p_properties END,
-      replaced    = CASE WHEN l.expires_at > t_now THEN NULL ELSE to_jsonb(l) - 'replaced' END,
-      principal = p_principal, holder_id = p_holder, message = p_message, updated_at = t_now,
-      expires_at = t_now + p_ttl_ms * interval '1 millisecond', details = p_details
-    WHERE stacklock_grantable(l.expires_at, l.principal, l.holder_id, t_now, p_principal, p_holder, p_delay_ms, line)
+    ON CONFLICT (workspace_id, key) DO NOTHING
     RETURNING l.* INTO up;
-  ELSE
-    -- A row: update it, so that a renewal or refusal draws no token. If it is gone by now
-    -- (released meanwhile), nothing is updated and the caller decides again.
+  END IF;
+  IF up.key IS NULL THEN
+    -- A row: update it, so that a renewal or refusal draws no token. The rule decides on the
+    -- latest committed version of the row (a new snapshot; a row lock). If it is gone by now
+    -- (released meanwhile), nothing is updated and the caller decides again. In SET, l is the old
+    -- row: l.expires_at > t_now means a renewal, which keeps the grant's id, token, acquiredAt
+    -- (and properties unless given).
     UPDATE locks AS l SET
       id          = CASE WHEN l.expires_at > t_now THEN l.id ELSE p_id END,
       token       = CASE WHEN l.expires_at > t_now THEN l.token ELSE nextval(('stacklock_fence_' || md5(p_ws))::regclass) END,
@@ -117,7 +112,7 @@ BEGIN
       AND stacklock_grantable(l.expires_at, l.principal, l.holder_id, t_now, p_principal, p_holder, p_delay_ms, line)
     RETURNING l.* INTO up;
   END IF;
-  IF NOT FOUND THEN
+  IF up.key IS NULL THEN
     RETURN;
   END IF;
   -- A grant to a waiter takes it out of the line.
