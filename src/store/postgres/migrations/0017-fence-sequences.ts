@@ -2,7 +2,7 @@
  * PostgreSQL only (SQLite keeps its counter row: it has one writer). Fencing tokens come from one
  * sequence per workspace instead of the workspaces.fence row, which every grant had to lock until
  * its commit: grants of different keys no longer wait for each other's WAL flush. A key's tokens
- * still strictly increase (lock-queries.ts, acquireSql). Each sequence starts after the workspace's
+ * still strictly increase (stacklock_acquire, migration 0018). Each sequence starts after the workspace's
  * last token; a trigger gives every new workspace its own, in the inserting transaction.
  * The sequence's name is derived from the workspace id: stacklock_fence_<md5(id)>.
  *
