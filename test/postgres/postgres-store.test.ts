@@ -206,6 +206,41 @@ describe('PostgresStore', () => {
     }
   });
 
+  it('lets lock operations that arrive together share one transaction and its commit, each answered for itself', async () => {
+    const store = new PostgresStore({ connectionString: db.url });
+    await store.migrate();
+    try {
+      const ws = (await store.ensureWorkspace('batches')).id;
+      const holder = (n: number) => ({ principal: 'token:ci', holderId: `h${n}` });
+      const keys = Array.from({ length: 100 }, (_, n) => `batch/${n}`);
+      const grants = await Promise.all(keys.map((key, n) => store.acquire({ workspaceId: ws, key, ttlMs: 60_000, message: `m${n}`, holder: holder(n) })));
+      expect(grants.map((g) => g.outcome)).toEqual(keys.map(() => 'granted'));
+      expect(grants.map((g) => g.lock?.message)).toEqual(keys.map((_, n) => `m${n}`));
+      expect(new Set(grants.map((g) => g.lock?.token)).size).toBe(100);
+      // Rows written by one transaction share its xmin: far fewer transactions than operations.
+      const { rows } = await store.database.query('SELECT count(DISTINCT xmin::text)::int AS n FROM locks WHERE workspace_id = $1', [ws]);
+      expect(rows[0].n).toBeLessThan(50);
+      // Mixed in one go: the holders release, others try the same keys and are refused or granted.
+      const mixed = await Promise.all(
+        keys.flatMap((key, n) => [
+          store.release({ workspaceId: ws, key, caller: holder(n), force: false, mayForce: false }),
+          store.acquire({ workspaceId: ws, key, ttlMs: 60_000, message: 'second', holder: holder(1000 + n) }),
+        ]),
+      );
+      const released = mixed.filter((r) => r.outcome === 'released').length;
+      expect(released).toBe(100);
+      const second = mixed.filter((r) => r.outcome === 'granted' || r.outcome === 'held');
+      expect(second).toHaveLength(100);
+      const live = await store.listLocks({ workspaceId: ws, prefix: 'batch/', limit: 200 });
+      // Each key ends with the second holder exactly when its acquire was granted.
+      expect(live.locks.map((l) => l.holder.holderId).sort()).toEqual(
+        second.filter((r) => r.outcome === 'granted').map((r) => r.lock?.holder.holderId).sort(),
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
   it('across three replicas, concurrent acquires of one workspace’s keys grant one holder per key with distinct tokens above every earlier one', async () => {
     const stores = Array.from({ length: 3 }, () => new PostgresStore({ connectionString: db.url }));
     await Promise.all(stores.map((s) => s.migrate()));

@@ -48,6 +48,12 @@ export const ms = (param: string) => `(${param}::bigint * interval '1 millisecon
 export const ACQUIRE_SQL = 'SELECT * FROM stacklock_acquire($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)';
 
 /**
+ * Acquires and releases (SPEC rules 1 and 2), several in one statement and one transaction:
+ * stacklock_apply (migration 0018), $1 a JSON array of operations (lock-batcher.ts).
+ */
+export const APPLY_SQL = 'SELECT * FROM stacklock_apply($1::jsonb)';
+
+/**
  * FAULT INJECTION FOR TESTS ONLY (the history checker's own test): a rule that always holds, put
  * ahead of stacklock_grantable on the search path of the transactions that acquire with it.
  * Replicas starting at once take turns (an advisory lock) to create it.
@@ -94,9 +100,6 @@ WITH cur AS (
   WHERE $7::boolean AND (cur.key IS NOT NULL OR line.ahead > 0)
 )
 SELECT (SELECT to_jsonb(cur) FROM cur) AS lock, line.me, line.ahead, ${NOW} AS now FROM line`;
-
-/** SPEC rule 2: the PL/pgSQL function stacklock_release (migration 0018). */
-export const RELEASE_SQL = 'SELECT * FROM stacklock_release($1, $2, $3, $4, $5, $6)';
 
 export const LIVE_LOCK_SQL = `SELECT * FROM locks WHERE workspace_id = $1 AND key = $2 AND expires_at > ${NOW}`;
 

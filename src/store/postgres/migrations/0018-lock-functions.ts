@@ -24,6 +24,11 @@
  * lock.force_deleted; it returns the deleted row, whether it was the caller's own, its event id and
  * whether the key has queued dispatches; no row when nothing was released.
  *
+ * stacklock_apply(ops) runs several of them, given as a JSON array of objects with `op`
+ * ('acquire' or 'release') and their parameters by name, in one transaction: one commit for all.
+ * It returns their rows (both shapes in one: `held` for an acquire, `own` for a release, `now` the
+ * statement's time), each numbered `i` by its op's place in the array (from 1).
+ *
  * Time is the calling statement's start, truncated to milliseconds (lock-queries.ts, NOW). The
  * statements inside a function keep their plans for the session, so neither is planned per call.
  */
@@ -180,6 +185,41 @@ BEGIN
     d.updated_at, d.expires_at, d.properties, d.details, d.replaced, is_own, ARRAY[ev_id], t_now,
     EXISTS (SELECT 1 FROM dispatches q WHERE q.workspace_id = p_ws AND q.key = p_key
               AND q.state IN ('waiting_for_lock', 'dispatching'));
+END
+$fn$;
+
+CREATE FUNCTION stacklock_apply(ops jsonb)
+RETURNS TABLE (i integer, held boolean, own boolean, workspace_id text, key text, id text, principal text, holder_id text,
+               message text, token bigint, acquired_at timestamptz, updated_at timestamptz, expires_at timestamptz,
+               properties jsonb, details jsonb, replaced jsonb, event_ids bigint[], now timestamptz,
+               active_dispatches boolean)
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+DECLARE
+  op jsonb;
+  n  integer;
+BEGIN
+  -- In key order, so that batches running at once take their keys' locks in one order.
+  FOR op, n IN SELECT e.value, e.ordinality::integer FROM jsonb_array_elements(ops) WITH ORDINALITY AS e
+               ORDER BY e.value->>'workspaceId', e.value->>'key', e.ordinality LOOP
+    IF op->>'op' = 'acquire' THEN
+      RETURN QUERY SELECT n, a.held, NULL::boolean, a.workspace_id, a.key, a.id, a.principal, a.holder_id, a.message,
+          a.token, a.acquired_at, a.updated_at, a.expires_at, a.properties, a.details, a.replaced, a.event_ids, a.now,
+          a.active_dispatches
+        FROM stacklock_acquire(op->>'workspaceId', op->>'key', op->>'id', op->>'principal', op->>'holderId',
+                               op->>'message', (op->>'ttlMs')::bigint, nullif(op->'properties', 'null'::jsonb),
+                               nullif(op->'details', 'null'::jsonb), (op->>'lockDelayMs')::bigint, op->>'waiterId',
+                               (op->>'recordDenial')::boolean) a;
+    ELSIF op->>'op' = 'release' THEN
+      RETURN QUERY SELECT n, NULL::boolean, r.own, r.workspace_id, r.key, r.id, r.principal, r.holder_id, r.message,
+          r.token, r.acquired_at, r.updated_at, r.expires_at, r.properties, r.details, r.replaced, r.event_ids,
+          r.released_at, r.active_dispatches
+        FROM stacklock_release(op->>'workspaceId', op->>'key', op->>'principal', op->>'holderId',
+                               (op->>'force')::boolean, op->>'reason') r;
+    ELSE
+      RAISE EXCEPTION 'stacklock_apply: unknown op %', op->>'op';
+    END IF;
+  END LOOP;
 END
 $fn$;
 `;

@@ -1,0 +1,63 @@
+interface Pending<R> {
+  readonly op: object;
+  readonly resolve: (row: R | null) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit for PostgreSQL's lock operations. An operation goes out at once while fewer than
+ * `maxInFlight` batches are running; otherwise it waits, and the operations waiting go together
+ * in the next batch: one statement (stacklock_apply), one transaction, one commit for all. Each
+ * caller is answered with its own row (or null) once that commit returned.
+ *
+ * A batch that fails as a whole because the database refused it (a deadlock between two batches,
+ * say) rolled back: `retryAlone` says so, and each of its operations then runs again on its own,
+ * so one operation's failure reaches only its caller. Any other failure (the database unreachable,
+ * the outcome of the commit unknown) reaches every caller of the batch, as it would have one by one.
+ */
+export class LockBatcher<R extends { i: number }> {
+  private queue: Array<Pending<R>> = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly send: (ops: readonly object[]) => Promise<R[]>,
+    private readonly retryAlone: (error: unknown) => boolean,
+    private readonly maxInFlight = 4,
+    private readonly maxBatch = 100,
+  ) {}
+
+  run(op: object): Promise<R | null> {
+    return new Promise<R | null>((resolve, reject) => {
+      this.queue.push({ op, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.inFlight++;
+      void this.flush(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async flush(batch: Array<Pending<R>>): Promise<void> {
+    let rows: R[];
+    try {
+      rows = await this.send(batch.map((p) => p.op));
+    } catch (error) {
+      if (batch.length > 1 && this.retryAlone(error)) {
+        await Promise.all(batch.map((p) => this.flush([p])));
+      } else {
+        for (const p of batch) p.reject(error);
+      }
+      return;
+    }
+    // `i` numbers the ops from 1 in the order they were sent.
+    const byOp = new Map(rows.map((row) => [row.i, row]));
+    batch.forEach((p, k) => p.resolve(byOp.get(k + 1) ?? null));
+  }
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { LockBatcher } from '../../src/store/postgres/lock-batcher.js';
+
+type Row = { i: number; value: string };
+
+/** A fake stacklock_apply: answers each op's `name` back, numbered; refuses batches holding `fail`. */
+function fakeDatabase(options: { failWith?: (ops: readonly object[]) => Error | null } = {}) {
+  const calls: string[][] = [];
+  let release: (() => void) | null = null;
+  const send = async (ops: readonly object[]): Promise<Row[]> => {
+    const names = ops.map((op) => (op as { name: string }).name);
+    calls.push(names);
+    // The first call waits until the test lets it go, so the next ops queue up behind it.
+    if (calls.length === 1) await new Promise<void>((resolve) => (release = resolve));
+    const error = options.failWith?.(ops);
+    if (error) throw error;
+    return names.flatMap((name, k) => (name === 'none' ? [] : [{ i: k + 1, value: `done ${name}` }]));
+  };
+  return { send, calls, go: () => release?.() };
+}
+
+describe('LockBatcher', () => {
+  it('sends an op at once when nothing is in flight, and the ops that arrive meanwhile together after it', async () => {
+    const db = fakeDatabase();
+    const batcher = new LockBatcher<Row>(db.send, () => true, 1);
+    const first = batcher.run({ name: 'a' });
+    const rest = ['b', 'none', 'c'].map((name) => batcher.run({ name }));
+    expect(db.calls).toEqual([['a']]);
+    db.go();
+    expect(await first).toEqual({ i: 1, value: 'done a' });
+    expect(await Promise.all(rest)).toEqual([{ i: 1, value: 'done b' }, null, { i: 3, value: 'done c' }]);
+    expect(db.calls).toEqual([['a'], ['b', 'none', 'c']]);
+  });
+
+  it('runs each op of a refused batch again on its own, so only the failing op’s caller sees the failure', async () => {
+    const db = fakeDatabase({
+      failWith: (ops) => (ops.some((op) => (op as { name: string }).name === 'bad') ? new Error('deadlock detected') : null),
+    });
+    const batcher = new LockBatcher<Row>(db.send, () => true, 1);
+    const first = batcher.run({ name: 'a' });
+    const rest = ['b', 'bad', 'c'].map((name) => batcher.run({ name }));
+    db.go();
+    await first;
+    const outcomes = await Promise.allSettled(rest);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(db.calls).toEqual([['a'], ['b', 'bad', 'c'], ['b'], ['bad'], ['c']]);
+  });
+
+  it('gives every caller of the batch the failure when it may not be retried (the database unreachable)', async () => {
+    const db = fakeDatabase({ failWith: (ops) => (ops.length > 1 ? new Error('ECONNRESET') : null) });
+    const batcher = new LockBatcher<Row>(db.send, () => false, 1);
+    const first = batcher.run({ name: 'a' });
+    const rest = ['b', 'c'].map((name) => batcher.run({ name }));
+    db.go();
+    await first;
+    const outcomes = await Promise.allSettled(rest);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(db.calls).toEqual([['a'], ['b', 'c']]);
+  });
+
+  it('keeps at most maxInFlight batches running and at most maxBatch ops in one', async () => {
+    let running = 0;
+    let most = 0;
+    const sizes: number[] = [];
+    const send = async (ops: readonly object[]) => {
+      running++;
+      most = Math.max(most, running);
+      sizes.push(ops.length);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running--;
+      return ops.map((_, k) => ({ i: k + 1, value: 'x' }));
+    };
+    const batcher = new LockBatcher<Row>(send, () => true, 2, 10);
+    const rows = await Promise.all(Array.from({ length: 95 }, (_, n) => batcher.run({ name: `k${n}` })));
+    expect(rows.every((row) => row?.value === 'x')).toBe(true);
+    expect(most).toBe(2);
+    expect(Math.max(...sizes)).toBe(10);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(95);
+  });
+});
