@@ -193,7 +193,11 @@ RETURNS TABLE (i integer, held boolean, own boolean, workspace_id text, key text
                message text, token bigint, acquired_at timestamptz, updated_at timestamptz, expires_at timestamptz,
                properties jsonb, details jsonb, replaced jsonb, event_ids bigint[], now timestamptz,
                active_dispatches boolean)
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql
+-- The statements inside (here and in the functions it calls) are lookups by key: planned once for
+-- the session, not again at every call, as PostgreSQL would for their parameters otherwise.
+SET plan_cache_mode = force_generic_plan
+AS $fn$
 #variable_conflict use_column
 DECLARE
   op jsonb;
