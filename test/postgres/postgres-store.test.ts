@@ -32,7 +32,7 @@ describe('PostgresStore', () => {
       const { rows } = await stores[0]!.database.query('SELECT version FROM schema_migrations ORDER BY version');
       // Every migration once, whichever replica applied it.
       expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version).sort((a, b) => a - b));
-      expect(stores[0]!.capabilities).toEqual({ backend: 'postgres', clock: 'database', multiReplica: true, groupCommit: false });
+      expect(stores[0]!.capabilities).toEqual({ backend: 'postgres', clock: 'database', multiReplica: true, groupCommit: true });
       const sync = await stores[0]!.database.query('SHOW synchronous_commit');
       expect(sync.rows[0].synchronous_commit).toBe('on');
       const coll = await stores[0]!.database.query(

@@ -81,7 +81,7 @@ export class PostgresStore implements Store {
     backend: 'postgres',
     clock: 'database',
     multiReplica: true,
-    groupCommit: false,
+    groupCommit: true,
   };
 
   private readonly pool: pg.Pool;
