@@ -150,7 +150,8 @@ export class PostgresStore implements Store {
     const id = randomUUID();
     const h = input.holder;
     // A refusal the statement did not explain (the line of waiters held the caller back, or the
-    // key changed hands during it) is read back in a second statement; if nothing blocks by then, the key may be free: decide again.
+    // key changed hands during it) is read back in a second statement; if nothing blocks by
+    // then, the key may be free: decide again.
     for (let attempt = 0; attempt < 5; attempt++) {
       const row = await this.decide({
         op: 'acquire', workspaceId: input.workspaceId, key: input.key, id, principal: h.principal, holderId: h.holderId,
@@ -330,7 +331,6 @@ export class PostgresStore implements Store {
     return this.pool;
   }
 
-  /** `sql` as a Prepared for the statements of the lock path: planned once per connection. */
   /**
    * Runs stacklock_acquire with its parameters by name (batched); under the history checker's
    * unsafe switch, alone and with the broken rule.
