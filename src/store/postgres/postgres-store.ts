@@ -357,6 +357,7 @@ export class PostgresStore implements Store {
     );
   }
 
+  /** `sql` as a Prepared for the statements of the lock path: planned once per connection. */
   private async all<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string | Prepared, params: unknown[]): Promise<R[]> {
     if (typeof sql !== 'string') return guarded(() => queryPrepared<R>(this.pool, sql, params));
     return guarded(async () => (await this.pool.query<R>(sql, params)).rows);
