@@ -80,10 +80,10 @@ BEGIN
                    AND NOT EXISTS (SELECT 1 FROM lock_waiters q WHERE q.workspace_id = p_ws AND q.key = p_key
                                      AND q.lease_expires_at > t_now AND q.seq < me.seq))
   END;
-  -- A caller the line holds back (and that is not renewing its own live lock) gets no row and
-  -- takes no lock: the caller reads why (DENIED_SQL).
-  IF NOT line AND NOT EXISTS (SELECT 1 FROM locks x WHERE x.workspace_id = p_ws AND x.key = p_key AND x.expires_at > t_now
-                              AND x.principal = p_principal AND x.holder_id IS NOT NULL AND x.holder_id = p_holder) THEN
+  -- A caller the line holds back (and that is not renewing its own live lock, as read above) gets
+  -- no row and takes no lock: the caller reads why (DENIED_SQL).
+  IF NOT line AND NOT coalesce(cur.expires_at > t_now AND cur.principal = p_principal
+                               AND cur.holder_id IS NOT NULL AND cur.holder_id = p_holder, false) THEN
     RETURN;
   END IF;
   -- Every grant of a key draws its token while holding this lock, kept until its commit: a key's
