@@ -38,18 +38,12 @@ export const iso = (ts: string) => `to_char(${ts} AT TIME ZONE 'UTC', 'YYYY-MM-D
 export const ms = (param: string) => `(${param}::bigint * interval '1 millisecond')`;
 
 /**
- * The acquire decision: one statement, the PL/pgSQL function stacklock_acquire (migration 0018,
- * where its parameters and rows are described). It runs only the statements of the branch it
- * takes. Fencing tokens come from one sequence per workspace (migration 0017), drawn only while the
- * grant holds a transaction-scoped advisory lock on its key until its commit, so a key's grants
- * draw in their commit order; grants of different keys do not wait for one another and share WAL
- * flushes. Tokens are unique in the workspace and may skip numbers.
- */
-export const ACQUIRE_SQL = 'SELECT * FROM stacklock_acquire($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)';
-
-/**
  * Acquires and releases (SPEC rules 1 and 2), several in one statement and one transaction:
- * stacklock_apply (migration 0018), $1 a JSON array of operations (lock-batcher.ts).
+ * stacklock_apply (migration 0018, where the functions are described), $1 a JSON array of
+ * operations (lock-batcher.ts). Fencing tokens come from one sequence per workspace (migration
+ * 0017), drawn only while the grant holds a transaction-scoped advisory lock on its key until its
+ * commit, so a key's grants draw in their commit order; grants of different keys do not wait for
+ * one another and share WAL flushes. Tokens are unique in the workspace and may skip numbers.
  */
 export const APPLY_SQL = 'SELECT * FROM stacklock_apply($1::jsonb)';
 

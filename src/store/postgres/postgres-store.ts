@@ -26,13 +26,13 @@ import { ChangeFeed } from './change-feed.js';
 import { PostgresDispatchStore } from './dispatch-queries.js';
 import { PostgresGitHubEvents } from './github-event-queries.js';
 import {
-  ACQUIRE_SQL, APPLY_SQL, CHANNEL, DENIED_SQL, eventParams, INSERT_EVENT_SQL, LIST_SQL, LIVE_LOCK_SQL, NOW, REAP_SQL, UNSAFE_RULE_SQL,
+  APPLY_SQL, CHANNEL, DENIED_SQL, eventParams, INSERT_EVENT_SQL, LIST_SQL, LIVE_LOCK_SQL, NOW, REAP_SQL, UNSAFE_RULE_SQL,
   UNSAFE_SEARCH_PATH_SQL, whereDefined,
 } from './lock-queries.js';
 import { PostgresLeases } from './lease-queries.js';
 import { applyMigrations } from './migrate.js';
 import { LockBatcher } from './lock-batcher.js';
-import { createPool, guarded, isUnavailable, queryPrepared, withClient, type Prepared } from './pool.js';
+import { createPool, guarded, inTransaction, isUnavailable, queryPrepared, type Prepared } from './pool.js';
 import { PostgresDashboardSessions } from './dashboard-session-queries.js';
 import { type EventRow, type LockRow, type TokenRow, type WorkspaceRow, toEvent, toLock, toReplacedLock, toToken, toWorkspace } from './rows.js';
 
@@ -332,29 +332,15 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Runs stacklock_acquire with its parameters by name (batched); under the history checker's
-   * unsafe switch, alone and with the broken rule.
+   * Runs an acquire (its parameters by name) in the next batch; under the history checker's unsafe
+   * switch, alone, in a transaction whose search path puts the broken rule first.
    */
   private async decide(op: Record<string, unknown>): Promise<Applied | null> {
     if (!this.options.unsafeSkipAcquireCondition) return guarded(() => this.batcher.run(op));
-    const params = [
-      op.workspaceId, op.key, op.id, op.principal, op.holderId, op.message, op.ttlMs, op.properties, op.details,
-      op.lockDelayMs, op.waiterId, op.recordDenial,
-    ];
-    return guarded(() =>
-      withClient(this.pool, async (client) => {
-        await client.query('BEGIN');
-        try {
-          await client.query(UNSAFE_SEARCH_PATH_SQL);
-          const { rows } = await client.query<Applied>(ACQUIRE_SQL, params);
-          await client.query('COMMIT');
-          return rows[0] ?? null;
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw error;
-        }
-      }),
-    );
+    return inTransaction(this.pool, async (client) => {
+      await client.query(UNSAFE_SEARCH_PATH_SQL);
+      return (await client.query<Applied>(APPLY_SQL, [JSON.stringify([op])])).rows[0] ?? null;
+    });
   }
 
   /** `sql` as a Prepared for the statements of the lock path: planned once per connection. */
