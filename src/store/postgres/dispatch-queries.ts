@@ -16,11 +16,10 @@ import type {
   SendOutcome,
 } from '../dispatch-store.js';
 import { type DispatchRow, heldForJson, toDispatch } from '../dispatch-rows.js';
-import { eventParams, INSERT_EVENT_SQL, NOW, whereDefined } from './lock-queries.js';
+import { eventParams, INSERT_EVENT_SQL, ms, NOW, whereDefined } from './lock-queries.js';
 import { guarded, inTransaction } from './pool.js';
 import { type LockRow, toLock } from './rows.js';
 
-const ms = (param: string) => `(${param}::bigint * interval '1 millisecond')`;
 const ACTIVE = `state IN ('waiting_for_lock', 'dispatching')`;
 /** $1 workspace, $2 key, $3 lock-delay ms: a live lock, or an expired one within its lock-delay. */
 const BLOCKING_LOCK = `SELECT * FROM locks l WHERE l.workspace_id = $1 AND l.key = $2 AND l.expires_at + ${ms('$3')} > ${NOW}`;

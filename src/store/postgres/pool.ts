@@ -88,9 +88,10 @@ const CACHED_PLAN_CHANGED = '0A000';
 
 /**
  * Runs a prepared statement: parsed once per connection, not at every call (the lock statements
- * call functions whose inner statements keep their plans for the session). If another replica's migration changed
- * a table under a prepared `SELECT *` ("cached plan must not change result type"), the
- * connection is dropped rather than returned to the pool, and the statement runs again on another.
+ * call functions whose inner statements keep their plans for the session). If another replica's
+ * migration changed a table under a prepared `SELECT *` ("cached plan must not change result
+ * type"), the connection is dropped rather than returned to the pool, and the statement runs again
+ * on another.
  */
 export async function queryPrepared<R extends pg.QueryResultRow>(pool: pg.Pool, statement: Prepared, values: unknown[]): Promise<R[]> {
   const stale = (error: unknown) => (error as { code?: string }).code === CACHED_PLAN_CHANGED;
