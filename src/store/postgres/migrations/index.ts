@@ -7,6 +7,7 @@ import { sql as atmosUploads } from './0012-atmos-uploads.js';
 import { sql as atmosDispatch } from './0016-atmos-dispatch.js';
 import { sql as fenceSequences } from './0017-fence-sequences.js';
 import { sql as lockFunctions } from './0018-lock-functions.js';
+import { sql as batchFastPath } from './0019-batch-fast-path.js';
 
 /**
  * Append-only: never edit a migration that has shipped; add the next number. Versions mirror
@@ -24,4 +25,6 @@ export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name
   { version: 17, name: 'fence-sequences', sql: fenceSequences },
   // PostgreSQL only: SQLite has no 18.
   { version: 18, name: 'lock-functions', sql: lockFunctions },
+  // PostgreSQL only: SQLite has no 19.
+  { version: 19, name: 'batch-fast-path', sql: batchFastPath },
 ];
