@@ -12,8 +12,9 @@ import { ceiling, contended, lockUnlock, type BenchOptions, type Scenario } from
  * `npm run bench`: every scenario against real server processes on loopback, one table of
  * throughput as ratios to the ceiling, then the scale figures and the targets of issue 8.
  * Options: --seconds per scenario (10), --warmup seconds, --connections (50), --rounds (1: each
- * round measures the ceiling, then every throughput scenario; a row shows the round whose ratio
- * is the median, its ratio to that round's own ceiling), --only (comma list: sqlite, postgres,
+ * round measures the ceiling, then every throughput scenario followed by the ceiling again; a
+ * scenario's ratio is to the mean of the two ceilings measured just before and just after it, and
+ * with several rounds a row shows the round whose ratio is the median), --only (comma list: sqlite, postgres,
  * redis, scale), --locks (live locks for the scale figures, 100000), --expiries (10000), --json <file>.
  */
 const { values } = parseArgs({
@@ -58,14 +59,23 @@ try {
     pgSetup = await postgresSetup(o);
     scenarios.push(...pgSetup.scenarios);
   }
-  for (let round = 1; round <= rounds; round++) {
+  // The machine's speed drifts by tens of percent within a minute: each scenario runs between two
+  // measurements of the ceiling, and its ratio is to their mean.
+  const measureCeiling = async (round: number) => {
     const top = await ceiling(sqlite, o, 'SQLite server');
-    measured.push({ id: 'ceiling', round, row: top, ceilingRps: top.result?.rps ?? NaN });
-    console.error(`round ${round}: ceiling ${Math.round(top.result?.rps ?? NaN)} requests/s`);
+    const rps = top.result?.rps ?? NaN;
+    measured.push({ id: 'ceiling', round, row: top, ceilingRps: rps });
+    console.error(`round ${round}: ceiling ${Math.round(rps)} requests/s`);
+    return rps;
+  };
+  for (let round = 1; round <= rounds; round++) {
+    let before = await measureCeiling(round);
     for (const s of scenarios) {
       const row = await s.run();
-      measured.push({ id: s.id, round, row, ceilingRps: top.result?.rps ?? NaN });
-      console.error(`round ${round}: ${row.scenario}: ${Math.round(row.result?.rps ?? NaN)} ops/s`);
+      const after = await measureCeiling(round);
+      measured.push({ id: s.id, round, row, ceilingRps: (before + after) / 2 });
+      console.error(`round ${round}: ${row.scenario}: ${Math.round(row.result?.rps ?? NaN)} ops/s, ${((row.result?.rps ?? NaN) / ((before + after) / 2)).toFixed(2)} of the ceilings around it`);
+      before = after;
     }
   }
 } finally {

@@ -2,7 +2,10 @@ import type { Row } from './scenarios/throughput.js';
 
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 
-/** One scenario measured in one round, with the ceiling of that round (NaN: use the median ceiling). */
+/**
+ * One scenario measured in one round, with the ceiling it is compared to: the mean of the ceilings
+ * measured just before and just after it (NaN: the median ceiling).
+ */
 export interface Measured {
   readonly id: string;
   readonly round: number;
@@ -30,7 +33,8 @@ function median<T>(items: T[], by: (t: T) => number): T {
 
 /**
  * The throughput table, in Markdown so a run can be pasted into docs/performance.md as it is.
- * Per scenario it shows the round whose ratio to its own round's ceiling is the median.
+ * Per scenario it shows the round whose ratio to the ceilings measured around it is the median; the
+ * ceiling's row is the median of its measurements, with their range.
  */
 export function throughputTable(all: Measured[], rounds: number): { markdown: string; targets: Target[] } {
   const ceilings = all.filter((m) => m.id === 'ceiling');
@@ -51,7 +55,11 @@ export function throughputTable(all: Measured[], rounds: number): { markdown: st
     const x = r.result;
     const cpu = x.serverCpuSeconds > 0 ? fmt((x.serverCpuSeconds / x.responses) * 1e6, 0) : '–';
     const spread = rounds > 1 && m.id !== 'ceiling' && !m.id.startsWith('redis') ? ` (median of ${rounds} rounds)` : '';
-    lines.push(`| ${r.scenario} | ${Math.round(x.rps)} | ${fmt(x.p50Ms, 2)} | ${fmt(x.p99Ms, 2)} | ${fmt(ratioOf(m), 2)}${spread} | ${cpu} | ${r.note} |`);
+    const all = ceilings.map((c) => c.row.result?.rps ?? NaN);
+    const range = m.id === 'ceiling' && ceilings.length > 1
+      ? `; median of ${ceilings.length} measurements, ${Math.round(Math.min(...all))}-${Math.round(Math.max(...all))} requests/s`
+      : '';
+    lines.push(`| ${r.scenario} | ${Math.round(x.rps)} | ${fmt(x.p50Ms, 2)} | ${fmt(x.p99Ms, 2)} | ${fmt(ratioOf(m), 2)}${spread} | ${cpu} | ${r.note}${range} |`);
   }
   const targets: Target[] = [];
   const sqlite = picked.get('sqlite')?.row.result;

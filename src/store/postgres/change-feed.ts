@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { LockChange } from '../lock-store.js';
 import { CHANNEL, NOW } from './lock-queries.js';
-import { connectionConfig } from './pool.js';
+import { connectionConfig, queryPrepared, type Prepared } from './pool.js';
 
 const KIND_OF_ACTION: Record<string, LockChange['kind']> = {
   'lock.created': 'granted',
@@ -30,7 +30,10 @@ export interface ChangeFeedOptions {
  * losing one to a crash only leaves it to the sweep. It keeps the global notify lock, which a
  * notifying transaction holds through its commit, from being held across a WAL flush.
  */
-const ANNOUNCE_SQL = `SELECT set_config('synchronous_commit', 'off', true), count(pg_notify($1, p)) FROM unnest($2::text[]) AS p`;
+const ANNOUNCE: Prepared = {
+  name: 'stacklock_announce',
+  text: `SELECT set_config('synchronous_commit', 'off', true), count(pg_notify($1, p)) FROM unnest($2::text[]) AS p`,
+};
 
 /** Payloads per announcing statement (each well under NOTIFY's 8000-byte limit). */
 const ANNOUNCE_BATCH = 500;
@@ -116,7 +119,7 @@ export class ChangeFeed {
       while (this.unannounced.length > 0) {
         const batch = this.unannounced.splice(0, ANNOUNCE_BATCH);
         try {
-          await this.pool.query(ANNOUNCE_SQL, [CHANNEL, batch]);
+          await queryPrepared(this.pool, ANNOUNCE, [CHANNEL, batch]);
         } catch (error) {
           // The other replicas find these changes at their next sweep.
           this.options.log('warn', `change feed: could not announce ${batch.length} change(s); other replicas catch up at their next sweep`, error);
