@@ -6,15 +6,16 @@ import { metricValue, startBenchServer } from './servers.js';
 import { postgresSetup, type PostgresSetup } from './scenarios/postgres.js';
 import { redisPeer } from './scenarios/redis-peer.js';
 import { scale } from './scenarios/scale.js';
-import { ceiling, contended, lockUnlock, type BenchOptions, type Scenario } from './scenarios/throughput.js';
+import { ceiling, contended, lockUnlock, type BenchOptions, type Row, type Scenario } from './scenarios/throughput.js';
 
 /**
  * `npm run bench`: every scenario against real server processes on loopback, one table of
  * throughput as ratios to the ceiling, then the scale figures and the targets of issue 8.
  * Options: --seconds per scenario (10), --warmup seconds, --connections (50), --rounds (1: each
- * round measures the ceiling, then every throughput scenario followed by the ceiling again; a
- * scenario's ratio is to the mean of the two ceilings measured just before and just after it, and
- * with several rounds a row shows the round whose ratio is the median), --only (comma list: sqlite, postgres,
+ * round measures, per backend, the ceiling (an authenticated no-op of a server on that backend),
+ * then each of that backend's scenarios followed by the ceiling again; a scenario's ratio is to
+ * the mean of the two ceilings measured just before and just after it, and with several rounds a
+ * row shows the round whose ratio is the median), --only (comma list: sqlite, postgres,
  * redis, scale), --locks (live locks for the scale figures, 100000), --expiries (10000), --json <file>.
  */
 const { values } = parseArgs({
@@ -49,33 +50,45 @@ const sqlite = await startBenchServer('sqlite');
 let pgSetup: PostgresSetup | null = null;
 const measured: Measured[] = [];
 try {
-  const scenarios: Scenario[] = [];
+  // Each backend's scenarios are compared to the no-op of a server on that backend (the SQLite
+  // server reads the caller's token from SQLite at every request; a PostgreSQL server keeps it
+  // for a second, so its no-op is the faster one).
+  const groups: Array<{ ceilingId: string; ceiling: () => Promise<Row>; scenarios: Scenario[] }> = [];
   if (wanted('sqlite')) {
     const commits = () => metricValue(sqlite.url, 'stacklock_store_commits_total');
-    scenarios.push({ id: 'sqlite', run: () => lockUnlock([sqlite], o, 'SQLite (synchronous=FULL)', [], commits) });
-    scenarios.push({ id: 'sqlite-contention', run: () => contended(sqlite, o, 'SQLite') });
+    groups.push({
+      ceilingId: 'ceiling',
+      ceiling: () => ceiling(sqlite, o, 'SQLite server'),
+      scenarios: [
+        { id: 'sqlite', run: () => lockUnlock([sqlite], o, 'SQLite (synchronous=FULL)', [], commits) },
+        { id: 'sqlite-contention', run: () => contended(sqlite, o, 'SQLite') },
+      ],
+    });
   }
   if (wanted('postgres')) {
     pgSetup = await postgresSetup(o);
-    scenarios.push(...pgSetup.scenarios);
+    groups.push({ ceilingId: 'pg-ceiling', ceiling: pgSetup.ceiling, scenarios: pgSetup.scenarios });
   }
   // The machine's speed drifts by tens of percent within a minute: each scenario runs between two
-  // measurements of the ceiling, and its ratio is to their mean.
-  const measureCeiling = async (round: number) => {
-    const top = await ceiling(sqlite, o, 'SQLite server');
-    const rps = top.result?.rps ?? NaN;
-    measured.push({ id: 'ceiling', round, row: top, ceilingRps: rps });
-    console.error(`round ${round}: ceiling ${Math.round(rps)} requests/s`);
-    return rps;
-  };
+  // measurements of its ceiling, and its ratio is to their mean.
   for (let round = 1; round <= rounds; round++) {
-    let before = await measureCeiling(round);
-    for (const s of scenarios) {
-      const row = await s.run();
-      const after = await measureCeiling(round);
-      measured.push({ id: s.id, round, row, ceilingRps: (before + after) / 2 });
-      console.error(`round ${round}: ${row.scenario}: ${Math.round(row.result?.rps ?? NaN)} ops/s, ${((row.result?.rps ?? NaN) / ((before + after) / 2)).toFixed(2)} of the ceilings around it`);
-      before = after;
+    for (const group of groups) {
+      const measureCeiling = async () => {
+        const top = await group.ceiling();
+        const rps = top.result?.rps ?? NaN;
+        measured.push({ id: group.ceilingId, round, row: top, ceilingRps: rps });
+        console.error(`round ${round}: ${top.scenario}: ${Math.round(rps)} requests/s`);
+        return rps;
+      };
+      let before = await measureCeiling();
+      for (const s of group.scenarios) {
+        const row = await s.run();
+        const after = await measureCeiling();
+        const around = (before + after) / 2;
+        measured.push({ id: s.id, round, row, ceilingRps: around });
+        console.error(`round ${round}: ${row.scenario}: ${Math.round(row.result?.rps ?? NaN)} ops/s, ${((row.result?.rps ?? NaN) / around).toFixed(2)} of the ceilings around it`);
+        before = after;
+      }
     }
   }
 } finally {

@@ -3,9 +3,11 @@ import pg from 'pg';
 import { startLocalPostgres, type LocalPostgres } from '../../test/support/embedded-postgres.js';
 import { createTestDatabase } from '../../test/support/postgres.js';
 import { startBenchServer, type BenchServer } from '../servers.js';
-import { ceiling, contended, lockUnlock, type BenchOptions, type FlushCounter, type Scenario } from './throughput.js';
+import { ceiling, contended, lockUnlock, type BenchOptions, type FlushCounter, type Row, type Scenario } from './throughput.js';
 
 export interface PostgresSetup {
+  /** The no-op of the first replica: the PostgreSQL rows' ceiling. */
+  readonly ceiling: () => Promise<Row>;
   readonly scenarios: Scenario[];
   close(): Promise<void>;
 }
@@ -38,12 +40,11 @@ export async function postgresSetup(o: BenchOptions): Promise<PostgresSetup> {
   // Backends come and go with the pools: look them up at each run.
   const withDb = async (s: BenchServer) => ({ ...s, pids: [...s.pids, ...(await postgresPids(db.url))] });
   const scenarios: Scenario[] = [
-    { id: 'pg-ceiling', run: async () => ceiling(await withDb(first), o, `PostgreSQL server (${where})`) },
     { id: 'pg-1', run: async () => lockUnlock([first], o, `PostgreSQL (${where}), 1 replica`, await postgresPids(db.url), walFsyncs(db.url)) },
     { id: 'pg-2', run: async () => lockUnlock([first, second], o, `PostgreSQL (${where}), 2 replicas`, await postgresPids(db.url), walFsyncs(db.url)) },
     { id: 'pg-contention', run: async () => contended(await withDb(first), o, `PostgreSQL (${where}), 1 replica`) },
   ];
-  return { scenarios, close };
+  return { ceiling: async () => ceiling(await withDb(first), o, `PostgreSQL server (${where})`), scenarios, close };
 }
 
 /**
