@@ -77,4 +77,25 @@ describe('LockBatcher', () => {
     expect(Math.max(...sizes)).toBe(10);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(95);
   });
+
+  it('starts a second batch beside a running one only once enough ops wait for it', async () => {
+    const db = fakeDatabase();
+    const batcher = new LockBatcher<Row>(db.send, () => true, 2, 100, 3);
+    const first = batcher.run({ name: 'a' });
+    const b = batcher.run({ name: 'b' });
+    const c = batcher.run({ name: 'c' });
+    // Two wait behind the running batch: fewer than three, so they keep waiting.
+    expect(db.calls).toEqual([['a']]);
+    const d = batcher.run({ name: 'd' });
+    // Three wait: they go out together beside the first.
+    expect(db.calls).toEqual([['a'], ['b', 'c', 'd']]);
+    const e = batcher.run({ name: 'e' });
+    expect(await Promise.all([b, c, d])).toEqual([{ i: 1, value: 'done b' }, { i: 2, value: 'done c' }, { i: 3, value: 'done d' }]);
+    // One batch still runs and one op waits: it goes out only when nothing else runs.
+    expect(db.calls).toEqual([['a'], ['b', 'c', 'd']]);
+    db.go();
+    expect(await first).toEqual({ i: 1, value: 'done a' });
+    expect(await e).toEqual({ i: 1, value: 'done e' });
+    expect(db.calls).toEqual([['a'], ['b', 'c', 'd'], ['e']]);
+  });
 });

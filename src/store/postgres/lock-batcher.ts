@@ -5,10 +5,12 @@ interface Pending<R> {
 }
 
 /**
- * Group commit for PostgreSQL's lock operations. An operation goes out at once while fewer than
- * `maxInFlight` batches are running; otherwise it waits, and the operations waiting go together
- * in the next batch: one statement (stacklock_apply), one transaction, one commit for all. Each
- * caller is answered with its own row (or null) once that commit returned.
+ * Group commit for PostgreSQL's lock operations. An operation goes out at once when no batch is
+ * running; otherwise it waits, and the operations waiting go together in the next batch: one
+ * statement (stacklock_apply), one transaction, one commit for all. While a batch runs, another
+ * starts beside it (up to `maxInFlight`) only once `minBatchWhileBusy` operations wait: a batch
+ * has a fixed cost, so a small one is better left to gather more. Each caller is answered with its
+ * own row (or null) once that commit returned.
  *
  * A batch that fails as a whole because the database refused it (a deadlock between two batches,
  * say) rolled back: `retryAlone` says so, and each of its operations then runs again on its own,
@@ -24,6 +26,7 @@ export class LockBatcher<R extends { i: number }> {
     private readonly retryAlone: (error: unknown) => boolean,
     private readonly maxInFlight = 4,
     private readonly maxBatch = 100,
+    private readonly minBatchWhileBusy = 1,
   ) {}
 
   run(op: object): Promise<R | null> {
@@ -35,6 +38,7 @@ export class LockBatcher<R extends { i: number }> {
 
   private pump(): void {
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      if (this.inFlight > 0 && this.queue.length < this.minBatchWhileBusy) return;
       const batch = this.queue.splice(0, this.maxBatch);
       this.inFlight++;
       void this.flush(batch).finally(() => {
