@@ -2,15 +2,14 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPLY_SQL } from '../../src/store/postgres/lock-queries.js';
-import { MIGRATIONS } from '../../src/store/postgres/migrations/index.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
 /**
  * stacklock_apply settles new grants and releases of a batch in one statement (migration 19) and
- * passes the rest to stacklock_acquire / stacklock_release. Whatever the batch and the state it
- * meets, it must answer and change exactly what running every operation through those functions
- * one by one, in key order, does: migration 18's stacklock_apply, kept here as the reference.
+ * passes the rest to migration 18's apply, stacklock_apply_each. Whatever the batch and the state
+ * it meets, it must answer and change exactly what stacklock_apply_each does with the whole batch:
+ * every operation through stacklock_acquire / stacklock_release, one by one, in key order.
  */
 describe('stacklock_apply: a batch settled together', () => {
   let db: TestDatabase;
@@ -27,9 +26,6 @@ describe('stacklock_apply: a batch settled together', () => {
     for (const id of ws) await client.query("INSERT INTO workspaces (id, name, created_at) VALUES ($1, $1, now())", [id]);
     // Tokens drawn from here on are above every token the generated states use.
     for (const id of ws) await client.query("SELECT setval(('stacklock_fence_' || md5($1))::regclass, 1000000)", [id]);
-    const v18 = MIGRATIONS.find((m) => m.version === 18)!.sql;
-    const reference = v18.slice(v18.indexOf('CREATE FUNCTION stacklock_apply(')).replace('stacklock_apply(', 'reference_apply(');
-    await client.query(reference);
   });
   afterAll(async () => {
     await client?.end();
@@ -124,7 +120,7 @@ describe('stacklock_apply: a batch settled together', () => {
       fc.asyncProperty(state, batch, async (s, generated) => {
         const ops = generated.map((op, n) => (op.op === 'acquire' ? { ...op, id: `grant-${n}` } : op));
         const base = (await client.query('SELECT now() AS now')).rows[0].now.getTime();
-        const reference = await run('reference_apply', s, ops, base);
+        const reference = await run('stacklock_apply_each', s, ops, base);
         const batched = await run('stacklock_apply', s, ops, base);
         expect(batched).toEqual(reference);
       }),

@@ -2,7 +2,8 @@
  * PostgreSQL only. stacklock_apply (migration 0018) ran every operation of a batch through
  * stacklock_acquire or stacklock_release: six to eight statements each, most of their cost the
  * executor's set-up per statement. It now settles the two common cases for the whole batch in one
- * statement, and passes every other operation to those functions as before (issue 8):
+ * statement, and passes every other operation to migration 0018's apply, kept unchanged under the
+name stacklock_apply_each (issue 8):
  *
  * - an acquire of a key that has no row and no live waiter, by a caller not in the line: a new
  *   grant (SPEC rule 1 with nothing to decide), its lock.created event written beside it;
@@ -11,37 +12,37 @@
  *
  * Only for keys that occur once in the batch; an operation the statement leaves alone (the key has
  * a row, or someone waits for it, or the release found nothing to delete) changed nothing and runs
- * through the functions afterwards, in key order. Each operation's answer has the shape and values
- * the functions give it.
+ * through stacklock_apply_each afterwards, one by one in key order. Each operation's answer has the
+ * shape and values stacklock_apply_each gives it.
  *
  * First of all the batch takes the advisory lock of every key it names, ordered by the lock's
  * number, held until its commit. Grants still draw their tokens while holding their key's lock
  * (a key's tokens strictly increase, migration 0017), and two batches never wait for each other in
  * a cycle: a batch touches only rows of keys whose lock it holds, and takes those locks in one order.
  *
- * Replicas still running 0018 call the same function with the same result columns: they get this
- * body from their next call on.
+ * Replicas still running 0018 call stacklock_apply by name with the same result columns: renaming
+ * the function they had prepared invalidates their plans, and they get this one from their next
+ * call on.
  */
 export const sql = `
+-- A row of stacklock_apply: the columns of migration 0018's, now stacklock_apply_each's.
 CREATE TYPE stacklock_applied AS (
   i integer, held boolean, own boolean, workspace_id text, key text, id text, principal text, holder_id text,
   message text, token bigint, acquired_at timestamptz, updated_at timestamptz, expires_at timestamptz,
   properties jsonb, details jsonb, replaced jsonb, event_ids bigint[], now timestamptz, active_dispatches boolean);
 
-CREATE OR REPLACE FUNCTION stacklock_apply(ops jsonb)
-RETURNS TABLE (i integer, held boolean, own boolean, workspace_id text, key text, id text, principal text, holder_id text,
-               message text, token bigint, acquired_at timestamptz, updated_at timestamptz, expires_at timestamptz,
-               properties jsonb, details jsonb, replaced jsonb, event_ids bigint[], now timestamptz,
-               active_dispatches boolean)
+ALTER FUNCTION stacklock_apply(jsonb) RENAME TO stacklock_apply_each;
+
+CREATE FUNCTION stacklock_apply(ops jsonb)
+RETURNS SETOF stacklock_applied
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 AS $fn$
-#variable_conflict use_column
 DECLARE
   t_now timestamptz := date_trunc('milliseconds', statement_timestamp());
   fast  stacklock_applied[];
-  op    jsonb;
-  n     integer;
+  rest  jsonb;
+  rest_n integer[];
 BEGIN
   PERFORM pg_advisory_xact_lock(k.lock)
   FROM (SELECT DISTINCT hashtextextended((e->>'workspaceId') || E'\\n' || (e->>'key'), 0) AS lock
@@ -103,28 +104,17 @@ BEGIN
 
   RETURN QUERY SELECT * FROM unnest(fast);
 
-  -- The rest, one by one, in key order.
-  FOR op, n IN SELECT e.value, e.ordinality::integer FROM jsonb_array_elements(ops) WITH ORDINALITY AS e
-               WHERE e.ordinality::integer <> ALL (SELECT f.i FROM unnest(fast) AS f)
-               ORDER BY e.value->>'workspaceId', e.value->>'key', e.ordinality LOOP
-    IF op->>'op' = 'acquire' THEN
-      RETURN QUERY SELECT n, a.held, NULL::boolean, a.workspace_id, a.key, a.id, a.principal, a.holder_id, a.message,
-          a.token, a.acquired_at, a.updated_at, a.expires_at, a.properties, a.details, a.replaced, a.event_ids, a.now,
-          a.active_dispatches
-        FROM stacklock_acquire(op->>'workspaceId', op->>'key', op->>'id', op->>'principal', op->>'holderId',
-                               op->>'message', (op->>'ttlMs')::bigint, nullif(op->'properties', 'null'::jsonb),
-                               nullif(op->'details', 'null'::jsonb), (op->>'lockDelayMs')::bigint, op->>'waiterId',
-                               (op->>'recordDenial')::boolean) a;
-    ELSIF op->>'op' = 'release' THEN
-      RETURN QUERY SELECT n, NULL::boolean, r.own, r.workspace_id, r.key, r.id, r.principal, r.holder_id, r.message,
-          r.token, r.acquired_at, r.updated_at, r.expires_at, r.properties, r.details, r.replaced, r.event_ids,
-          r.released_at, r.active_dispatches
-        FROM stacklock_release(op->>'workspaceId', op->>'key', op->>'principal', op->>'holderId',
-                               (op->>'force')::boolean, op->>'reason') r;
-    ELSE
-      RAISE EXCEPTION 'stacklock_apply: unknown op %', op->>'op';
-    END IF;
-  END LOOP;
+  -- The rest through migration 0018's apply, numbered again as in the whole batch.
+  SELECT jsonb_agg(e.value ORDER BY e.ordinality), array_agg(e.ordinality::integer ORDER BY e.ordinality)
+  INTO rest, rest_n
+  FROM jsonb_array_elements(ops) WITH ORDINALITY AS e
+  WHERE e.ordinality::integer <> ALL (SELECT f.i FROM unnest(fast) AS f);
+  IF rest IS NOT NULL THEN
+    RETURN QUERY SELECT rest_n[r.i], r.held, r.own, r.workspace_id, r.key, r.id, r.principal, r.holder_id, r.message,
+        r.token, r.acquired_at, r.updated_at, r.expires_at, r.properties, r.details, r.replaced, r.event_ids, r.now,
+        r.active_dispatches
+      FROM stacklock_apply_each(rest) AS r;
+  END IF;
 END
 $fn$;
 `;
