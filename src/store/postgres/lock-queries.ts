@@ -39,8 +39,8 @@ export const ms = (param: string) => `(${param}::bigint * interval '1 millisecon
 
 /**
  * Acquires and releases (SPEC rules 1 and 2), several in one statement and one transaction:
- * stacklock_apply (migration 0018, where the functions are described; migration 0019 settles a
- * batch's new grants and releases in one statement), $1 a JSON array of operations
+ * stacklock_apply (migration 0018, where the functions are described; migrations 0019 and 0020
+ * settle a batch's new grants and releases in one statement), $1 a JSON array of operations
  * (lock-batcher.ts). Fencing tokens come from one sequence per workspace (migration
  * 0017), drawn only while the grant holds a transaction-scoped advisory lock on its key until its
  * commit, so a key's grants draw in their commit order; grants of different keys do not wait for

@@ -8,6 +8,7 @@ import { sql as atmosDispatch } from './0016-atmos-dispatch.js';
 import { sql as fenceSequences } from './0017-fence-sequences.js';
 import { sql as lockFunctions } from './0018-lock-functions.js';
 import { sql as batchFastPath } from './0019-batch-fast-path.js';
+import { sql as batchWithoutJoins } from './0020-batch-without-joins.js';
 
 /**
  * Append-only: never edit a migration that has shipped; add the next number. Versions mirror
@@ -27,4 +28,6 @@ export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name
   { version: 18, name: 'lock-functions', sql: lockFunctions },
   // PostgreSQL only: SQLite has no 19.
   { version: 19, name: 'batch-fast-path', sql: batchFastPath },
+  // PostgreSQL only: SQLite has no 20.
+  { version: 20, name: 'batch-without-joins', sql: batchWithoutJoins },
 ];
