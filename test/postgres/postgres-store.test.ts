@@ -160,6 +160,47 @@ describe('PostgresStore', () => {
     }
   });
 
+  it('announces many changes in few notifications, delivers its own once, and still hears the older one-change form', async () => {
+    const a = new PostgresStore({ connectionString: db.url, sweepIntervalMs: 60_000 });
+    const b = new PostgresStore({ connectionString: db.url, sweepIntervalMs: 60_000 });
+    await a.migrate();
+    await b.migrate();
+    const listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    try {
+      const ws = (await b.ensureWorkspace(`packed-${Date.now()}`)).id;
+      const heardByA: LockChange[] = [];
+      const heardByB: LockChange[] = [];
+      a.onChange((c) => c.workspaceId === ws && heardByA.push(c));
+      b.onChange((c) => c.workspaceId === ws && heardByB.push(c));
+      const payloads: string[] = [];
+      listener.on('notification', (n) => n.payload?.includes(ws) && payloads.push(n.payload));
+      await listener.query('LISTEN stacklock_changes');
+      // Long keys (512 characters, some of four UTF-8 bytes) so that the changes need several notifications.
+      const keys = Array.from({ length: 200 }, (_, n) => `${String(n).padStart(3, '0')}/${'\u{1F600}'.repeat(100)}${'k'.repeat(408)}`);
+      await Promise.all(keys.map((key) => b.acquire({ workspaceId: ws, key, ttlMs: 60_000, message: '', holder: { principal: 'token:ci', holderId: key } })));
+      await until(() => heardByA.length === keys.length);
+      expect(new Set(heardByA.map((c) => c.key))).toEqual(new Set(keys));
+      expect(heardByA.every((c) => c.kind === 'granted' && c.token > 0)).toBe(true);
+      // Fewer notifications than changes, each under PostgreSQL's 8000 bytes.
+      await until(() => payloads.reduce((n, p) => n + (JSON.parse(p) as { x: unknown[] }).x.length, 0) === keys.length);
+      expect(payloads.length).toBeLessThan(keys.length);
+      expect(Math.max(...payloads.map((p) => Buffer.byteLength(p)))).toBeLessThan(8000);
+      // Its own changes reached B once, when they committed, not again from its notifications.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(heardByB).toHaveLength(keys.length);
+      // A replica of an earlier version announces one change per notification; a malformed one is ignored.
+      await listener.query("SELECT pg_notify('stacklock_changes', 'not json')");
+      await listener.query("SELECT pg_notify('stacklock_changes', json_build_object('w', $1::text, 'k', 'old', 'c', 'released', 't', 7, 'e', ARRAY[-1])::text)", [ws]);
+      await until(() => heardByA.some((c) => c.key === 'old'));
+      expect(heardByA.find((c) => c.key === 'old')).toEqual({ workspaceId: ws, key: 'old', kind: 'released', token: 7 });
+    } finally {
+      await listener.end();
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('answers Unavailable, not an internal error, when the database cannot be reached', async () => {
     const port = await freePort();
     const store = new PostgresStore({ connectionString: `postgres://postgres:x@127.0.0.1:${port}/nothing` });

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { LockChange } from '../lock-store.js';
 import { CHANNEL, NOW } from './lock-queries.js';
@@ -35,14 +38,73 @@ const ANNOUNCE: Prepared = {
   text: `SELECT set_config('synchronous_commit', 'off', true), count(pg_notify($1, p)) FROM unnest($2::text[]) AS p`,
 };
 
-/** Payloads per announcing statement (each well under NOTIFY's 8000-byte limit). */
+/** Changes per announcing statement. */
 const ANNOUNCE_BATCH = 500;
+
+/**
+ * At most one announcing statement per this many ms. Each one wakes a pooled connection and every
+ * replica's listener, which costs more than the changes it carries: announcing every batch as it
+ * committed cost ~30 µs of this process's CPU and ~30 µs of PostgreSQL's per lock operation at
+ * 50 connections (docs/performance.md). A change after a quiet interval goes out at once; under
+ * load the other replicas hear of a change up to this much later (waiters and dispatches are
+ * woken within about a second of an expiry, SPEC rule 3).
+ */
+const ANNOUNCE_INTERVAL_MS = 20;
+
+/**
+ * Bytes of one notification's payload at most (PostgreSQL refuses 8000 and more). One change takes
+ * at most ~3,200 (a key is at most 512 characters), so every change fits in one.
+ */
+const PAYLOAD_MAX_BYTES = 7_000;
+
+/** A change as announced: [workspace, key, kind, token, event ids, whether dispatches wait (or null)]. */
+type Announced = [string, string, LockChange['kind'], number, number[] | null, boolean | null];
+
+/** Notifications on CHANNEL: a replica's changes (`x`, several), or an API token revoked (`rt`, by the revoking statement). */
+interface Payload {
+  /** The announcing replica: it delivered these itself and skips its own notification. */
+  r?: string;
+  x?: Announced[];
+  rt?: string;
+  /** One change per notification, as earlier versions announce. */
+  w?: string;
+  k?: string;
+  c?: LockChange['kind'];
+  t?: number;
+  e?: number[] | null;
+  d?: boolean;
+}
+
+/**
+ * Packs changes (each already JSON) into as few payloads as fit: `{"r":replica,"x":[...]}`.
+ * Replicas from before this format read such a payload as a change with no key, which matches no
+ * subscriber, and find these changes at their next sweep while a rolling upgrade lasts.
+ */
+export function packPayloads(replica: string, changes: readonly string[]): string[] {
+  const head = `{"r":${JSON.stringify(replica)},"x":[`;
+  const payloads: string[] = [];
+  let items: string[] = [];
+  let bytes = Buffer.byteLength(head) + 2;
+  for (const change of changes) {
+    const size = Buffer.byteLength(change) + 1;
+    if (items.length > 0 && bytes + size > PAYLOAD_MAX_BYTES) {
+      payloads.push(`${head}${items.join(',')}]}`);
+      items = [];
+      bytes = Buffer.byteLength(head) + 2;
+    }
+    items.push(change);
+    bytes += size;
+  }
+  if (items.length > 0) payloads.push(`${head}${items.join(',')}]}`);
+  return payloads;
+}
 
 /**
  * Tells listeners about every committed lock change, on this replica or any other:
  * - this replica's own changes as soon as their statement returns;
  * - other replicas' through LISTEN/NOTIFY: once a change's statement has returned (committed),
- *   this replica announces it, batched with the others committed meanwhile. The lock statements
+ *   this replica announces it, packed with the others committed meanwhile into as few
+ *   notifications as fit (each is queued, sent and parsed by every listener). The lock statements
  *   do not notify themselves, so that concurrent changes can share a commit (lock-queries.ts);
  * - and, as the safety net for a dropped listener connection, a periodic sweep of recent audit
  *   events. Every change carries the ids of its audit events, so each is delivered once
@@ -58,7 +120,12 @@ export class ChangeFeed {
   private sweepFrom: Date | null = null;
   private sweeping: Promise<void> | null = null;
   private unannounced: string[] = [];
+  /** Names this replica in its announcements, so that it can skip their echo unparsed. */
+  private readonly replica = randomUUID();
+  private readonly ownPrefix = `{"r":"${this.replica}"`;
   private announcing: Promise<void> | null = null;
+  /** When the last announcing statement started (performance.now()). */
+  private lastAnnounced = -Infinity;
   private stopped = true;
 
   constructor(
@@ -108,18 +175,24 @@ export class ChangeFeed {
   /** A change this replica committed (its statement returned): delivered here, announced to the others. */
   local(eventIds: readonly number[], change: LockChange): void {
     this.deliver(eventIds, change);
-    const d = change.activeDispatches === undefined ? {} : { d: change.activeDispatches };
-    this.unannounced.push(JSON.stringify({ w: change.workspaceId, k: change.key, c: change.kind, t: change.token, e: eventIds, ...d }));
+    const announced: Announced = [change.workspaceId, change.key, change.kind, change.token, eventIds as number[], change.activeDispatches ?? null];
+    this.unannounced.push(JSON.stringify(announced));
     this.announcing ??= this.announce();
   }
 
-  /** While one announcement is in flight the next ones gather, so a busy replica sends few, large ones. */
+  /**
+   * While one announcement is in flight or waits its turn, the next changes gather: a busy replica
+   * sends one statement per interval, carrying everything committed meanwhile.
+   */
   private async announce(): Promise<void> {
     try {
       while (this.unannounced.length > 0) {
+        const wait = this.lastAnnounced + ANNOUNCE_INTERVAL_MS - performance.now();
+        if (wait > 0 && !this.stopped) await sleep(wait);
+        this.lastAnnounced = performance.now();
         const batch = this.unannounced.splice(0, ANNOUNCE_BATCH);
         try {
-          await queryPrepared(this.pool, ANNOUNCE, [CHANNEL, batch]);
+          await queryPrepared(this.pool, ANNOUNCE, [CHANNEL, packPayloads(this.replica, batch)]);
         } catch (error) {
           // The other replicas find these changes at their next sweep.
           this.options.log('warn', `change feed: could not announce ${batch.length} change(s); other replicas catch up at their next sweep`, error);
@@ -146,17 +219,32 @@ export class ChangeFeed {
     this.emitter.emit('change', change);
   }
 
+  private heard(p: Payload): void {
+    if (p.rt !== undefined) {
+      this.emitter.emit('token-revoked', String(p.rt));
+      return;
+    }
+    if (Array.isArray(p.x)) {
+      for (const [workspaceId, key, kind, token, eventIds, d] of p.x) {
+        this.deliver(eventIds ?? [], { workspaceId, key, kind, token: Number(token), ...(typeof d === 'boolean' ? { activeDispatches: d } : {}) });
+      }
+      return;
+    }
+    if (p.w === undefined || p.k === undefined || p.c === undefined) return;
+    const d = typeof p.d === 'boolean' ? { activeDispatches: p.d } : {};
+    this.deliver(p.e ?? [], { workspaceId: p.w, key: p.k, kind: p.c, token: Number(p.t), ...d });
+  }
+
   private async listen(): Promise<void> {
     const client = new pg.Client(connectionConfig(this.connectionString));
     client.on('notification', (n) => {
-      if (n.channel !== CHANNEL || !n.payload) return;
-      const p = JSON.parse(n.payload) as { w: string; k: string; c: LockChange['kind']; t: number; e: number[] | null; d?: boolean; rt?: string };
-      if (p.rt !== undefined) {
-        this.emitter.emit('token-revoked', String(p.rt));
-        return;
+      // This replica's own changes were delivered as they committed.
+      if (n.channel !== CHANNEL || !n.payload || n.payload.startsWith(this.ownPrefix)) return;
+      try {
+        this.heard(JSON.parse(n.payload) as Payload);
+      } catch (error) {
+        this.options.log('warn', 'change feed: ignored a notification that is not a change; the sweep catches up', error);
       }
-      const d = typeof p.d === 'boolean' ? { activeDispatches: p.d } : {};
-      this.deliver(p.e ?? [], { workspaceId: p.w, key: p.k, kind: p.c, token: Number(p.t), ...d });
     });
     const lost = (error?: unknown) => {
       if (this.listener !== client) return;
