@@ -52,7 +52,6 @@ BEGIN
       -- Scalar subqueries, not NOT EXISTS: an index probe per operation, never a scan of the table.
       AND (SELECT true FROM locks x WHERE x.workspace_id = o.ws AND x.key = o.key LIMIT 1) IS NULL
       AND (SELECT true FROM lock_waiters q WHERE q.workspace_id = o.ws AND q.key = o.key AND q.lease_expires_at > t_now LIMIT 1) IS NULL
-    ORDER BY o.ws, o.key
     ON CONFLICT (workspace_id, key) DO NOTHING
     RETURNING l.*
   ), released AS (
