@@ -19,12 +19,19 @@ function fakeDatabase(options: { failWith?: (ops: readonly object[]) => Error | 
   return { send, calls, go: () => release?.() };
 }
 
+/** The end of the event loop's current turn, when the batcher sends what arrived in it. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 describe('LockBatcher', () => {
-  it('sends an op at once when nothing is in flight, and the ops that arrive meanwhile together after it', async () => {
+  it('sends the ops of one turn of the event loop together when nothing is in flight, and those that arrive meanwhile after it', async () => {
     const db = fakeDatabase();
     const batcher = new LockBatcher<Row>(db.send, () => true, 1);
     const first = batcher.run({ name: 'a' });
+    expect(db.calls).toEqual([]);
+    await turn();
+    expect(db.calls).toEqual([['a']]);
     const rest = ['b', 'none', 'c'].map((name) => batcher.run({ name }));
+    await turn();
     expect(db.calls).toEqual([['a']]);
     db.go();
     expect(await first).toEqual({ i: 1, value: 'done a' });
@@ -38,6 +45,7 @@ describe('LockBatcher', () => {
     });
     const batcher = new LockBatcher<Row>(db.send, () => true, 1);
     const first = batcher.run({ name: 'a' });
+    await turn();
     const rest = ['b', 'bad', 'c'].map((name) => batcher.run({ name }));
     db.go();
     await first;
@@ -50,6 +58,7 @@ describe('LockBatcher', () => {
     const db = fakeDatabase({ failWith: (ops) => (ops.length > 1 ? new Error('ECONNRESET') : null) });
     const batcher = new LockBatcher<Row>(db.send, () => false, 1);
     const first = batcher.run({ name: 'a' });
+    await turn();
     const rest = ['b', 'c'].map((name) => batcher.run({ name }));
     db.go();
     await first;
@@ -82,11 +91,14 @@ describe('LockBatcher', () => {
     const db = fakeDatabase();
     const batcher = new LockBatcher<Row>(db.send, () => true, 2, 100, 3);
     const first = batcher.run({ name: 'a' });
+    await turn();
     const b = batcher.run({ name: 'b' });
     const c = batcher.run({ name: 'c' });
+    await turn();
     // Two wait behind the running batch: fewer than three, so they keep waiting.
     expect(db.calls).toEqual([['a']]);
     const d = batcher.run({ name: 'd' });
+    await turn();
     // Three wait: they go out together beside the first.
     expect(db.calls).toEqual([['a'], ['b', 'c', 'd']]);
     const e = batcher.run({ name: 'e' });

@@ -5,9 +5,14 @@ interface Pending<R> {
 }
 
 /**
- * Group commit for PostgreSQL's lock operations. An operation goes out at once when no batch is
- * running; otherwise it waits, and the operations waiting go together in the next batch: one
- * statement (stacklock_apply), one transaction, one commit for all. While a batch runs, another
+ * Group commit for PostgreSQL's lock operations. Operations go out together at the end of the
+ * event loop's turn in which they arrived when no batch is running; otherwise they wait, and the
+ * operations waiting go together in the next batch: one statement (stacklock_apply), one
+ * transaction, one commit for all. Waiting for the end of the turn puts every request read in it
+ * into one batch, and lets the answers of a batch that just committed be written before the next
+ * batch wakes the database, whose backend, woken, takes the CPU from this process on a busy
+ * machine (measured side by side, docs/performance.md: batches of 18.7 operations instead of 14.3
+ * at 50 connections). While a batch runs, another
  * starts beside it (up to `maxInFlight`) only once `minBatchWhileBusy` operations wait: a batch
  * has a fixed cost, so a small one is better left to gather more. Each caller is answered with its
  * own row (or null) once that commit returned.
@@ -20,6 +25,7 @@ interface Pending<R> {
 export class LockBatcher<R extends { i: number }> {
   private queue: Array<Pending<R>> = [];
   private inFlight = 0;
+  private scheduled = false;
 
   constructor(
     private readonly send: (ops: readonly object[]) => Promise<R[]>,
@@ -32,6 +38,16 @@ export class LockBatcher<R extends { i: number }> {
   run(op: object): Promise<R | null> {
     return new Promise<R | null>((resolve, reject) => {
       this.queue.push({ op, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Pumps once this turn of the event loop has read and answered everything it had. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
       this.pump();
     });
   }
@@ -43,7 +59,7 @@ export class LockBatcher<R extends { i: number }> {
       this.inFlight++;
       void this.flush(batch).finally(() => {
         this.inFlight--;
-        this.pump();
+        this.schedule();
       });
     }
   }

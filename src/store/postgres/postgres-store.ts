@@ -99,12 +99,14 @@ export class PostgresStore implements Store {
   constructor(private readonly options: PostgresStoreOptions) {
     const log = options.log ?? (() => undefined);
     this.pool = createPool(options.connectionString, (error) => log('warn', 'idle database connection failed', error), options.poolSize);
-    // A batch costs the database ~300 µs of CPU besides ~100 µs per operation (migration 0019):
-    // while one runs, a second starts beside it only once ten operations wait, so batches stay
-    // large and the database and this process still work at the same time. Measured side by side
-    // (docs/performance.md): 5,758-6,645 ops/s this way, 4,514-5,692 with one batch at a time,
-    // 4,653-5,272 with two at any size. A batch is one statement; it waits only for other
-    // statements on its keys, never for a client.
+    // A batch costs the database a fixed ~400 µs of CPU besides ~60 µs per operation (migration
+    // 0020; one client, batches of 10, 30, 100; docs/performance.md): while one runs, a second starts
+    // beside it only once ten operations wait, so batches stay large and the database and this
+    // process still work at the same time. Measured side by side before migration 0020 (docs/
+    // performance.md): 5,758-6,645 ops/s this way, 4,514-5,692 with one batch at a time,
+    // 4,653-5,272 with two at any size; after it, waiting for 5, 20, 25, 30 or 35 operations, or
+    // three batches at a time, all measured within the machine's noise of this. A batch is one
+    // statement; it waits only for other statements on its keys, never for a client.
     this.batcher = new LockBatcher<Applied>(
       (ops) => queryPrepared<Applied>(this.pool, APPLY, [JSON.stringify(ops)]),
       (error) => !isUnavailable(error),
