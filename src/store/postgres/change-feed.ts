@@ -80,7 +80,7 @@ interface Payload {
  * Replicas from before this format read such a payload as a change with no key, which matches no
  * subscriber, and find these changes at their next sweep while a rolling upgrade lasts.
  */
-export function packPayloads(replica: string, changes: readonly string[]): string[] {
+function packPayloads(replica: string, changes: readonly string[]): string[] {
   const head = `{"r":${JSON.stringify(replica)},"x":[`;
   const payloads: string[] = [];
   let items: string[] = [];

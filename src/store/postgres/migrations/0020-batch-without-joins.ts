@@ -13,7 +13,9 @@
  *   inserted with it, so the answer needs no join with the inserted events;
  * - the batch's keys compare in the C collation of the key columns, and whether a key has a row
  *   or a live waiter is one index probe per operation whatever the planner estimates;
- * - a batch the statement settled whole returns without looking for the rest.
+ * - a batch the statement settled whole returns without looking for the rest;
+ * - new grants draw their tokens in the batch's order, no longer sorted by key first (a sort the
+ *   planner could not avoid): each key's advisory lock, taken before, is what orders its tokens.
  *
  * The function keeps its name, arguments and result type: replicas that prepared a call to it get
  * this body at their next call.
