@@ -27,16 +27,18 @@ describe('LockBatcher', () => {
     const db = fakeDatabase();
     const batcher = new LockBatcher<Row>(db.send, () => true, 1);
     const first = batcher.run({ name: 'a' });
+    const second = batcher.run({ name: 'a2' });
     expect(db.calls).toEqual([]);
     await turn();
-    expect(db.calls).toEqual([['a']]);
+    expect(db.calls).toEqual([['a', 'a2']]);
     const rest = ['b', 'none', 'c'].map((name) => batcher.run({ name }));
     await turn();
-    expect(db.calls).toEqual([['a']]);
+    expect(db.calls).toEqual([['a', 'a2']]);
     db.go();
     expect(await first).toEqual({ i: 1, value: 'done a' });
+    expect(await second).toEqual({ i: 2, value: 'done a2' });
     expect(await Promise.all(rest)).toEqual([{ i: 1, value: 'done b' }, null, { i: 3, value: 'done c' }]);
-    expect(db.calls).toEqual([['a'], ['b', 'none', 'c']]);
+    expect(db.calls).toEqual([['a', 'a2'], ['b', 'none', 'c']]);
   });
 
   it('runs each op of a refused batch again on its own, so only the failing op’s caller sees the failure', async () => {
