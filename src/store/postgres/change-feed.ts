@@ -75,13 +75,15 @@ interface Payload {
   d?: boolean;
 }
 
+/** How a replica's payloads begin: `{"r":replica,"x":[`; it recognises its own by this. */
+const payloadHead = (replica: string) => `{"r":${JSON.stringify(replica)},"x":[`;
+
 /**
- * Packs changes (each already JSON) into as few payloads as fit: `{"r":replica,"x":[...]}`.
+ * Packs changes (each already JSON) into as few payloads as fit: `head` (payloadHead), then the changes.
  * Replicas from before this format read such a payload as a change with no key, which matches no
  * subscriber, and find these changes at their next sweep while a rolling upgrade lasts.
  */
-function packPayloads(replica: string, changes: readonly string[]): string[] {
-  const head = `{"r":${JSON.stringify(replica)},"x":[`;
+function packPayloads(head: string, changes: readonly string[]): string[] {
   const payloads: string[] = [];
   let items: string[] = [];
   let bytes = Buffer.byteLength(head) + 2;
@@ -120,9 +122,8 @@ export class ChangeFeed {
   private sweepFrom: Date | null = null;
   private sweeping: Promise<void> | null = null;
   private unannounced: string[] = [];
-  /** Names this replica in its announcements, so that it can skip their echo unparsed. */
-  private readonly replica = randomUUID();
-  private readonly ownPrefix = `{"r":"${this.replica}"`;
+  /** Begins this replica's announcements (a random name), so that it can skip their echo unparsed. */
+  private readonly head = payloadHead(randomUUID());
   private announcing: Promise<void> | null = null;
   /** When the last announcing statement started (performance.now()). */
   private lastAnnounced = -Infinity;
@@ -192,7 +193,7 @@ export class ChangeFeed {
         this.lastAnnounced = performance.now();
         const batch = this.unannounced.splice(0, ANNOUNCE_BATCH);
         try {
-          await queryPrepared(this.pool, ANNOUNCE, [CHANNEL, packPayloads(this.replica, batch)]);
+          await queryPrepared(this.pool, ANNOUNCE, [CHANNEL, packPayloads(this.head, batch)]);
         } catch (error) {
           // The other replicas find these changes at their next sweep.
           this.options.log('warn', `change feed: could not announce ${batch.length} change(s); other replicas catch up at their next sweep`, error);
@@ -224,22 +225,22 @@ export class ChangeFeed {
       this.emitter.emit('token-revoked', String(p.rt));
       return;
     }
-    if (Array.isArray(p.x)) {
-      for (const [workspaceId, key, kind, token, eventIds, d] of p.x) {
-        this.deliver(eventIds ?? [], { workspaceId, key, kind, token: Number(token), ...(typeof d === 'boolean' ? { activeDispatches: d } : {}) });
-      }
-      return;
+    // Several changes, or one in the form of earlier versions.
+    const changes: Announced[] = Array.isArray(p.x)
+      ? p.x
+      : p.w !== undefined && p.k !== undefined && p.c !== undefined
+        ? [[p.w, p.k, p.c, p.t as number, p.e ?? null, p.d ?? null]]
+        : [];
+    for (const [workspaceId, key, kind, token, eventIds, d] of changes) {
+      this.deliver(eventIds ?? [], { workspaceId, key, kind, token: Number(token), ...(typeof d === 'boolean' ? { activeDispatches: d } : {}) });
     }
-    if (p.w === undefined || p.k === undefined || p.c === undefined) return;
-    const d = typeof p.d === 'boolean' ? { activeDispatches: p.d } : {};
-    this.deliver(p.e ?? [], { workspaceId: p.w, key: p.k, kind: p.c, token: Number(p.t), ...d });
   }
 
   private async listen(): Promise<void> {
     const client = new pg.Client(connectionConfig(this.connectionString));
     client.on('notification', (n) => {
       // This replica's own changes were delivered as they committed.
-      if (n.channel !== CHANNEL || !n.payload || n.payload.startsWith(this.ownPrefix)) return;
+      if (n.channel !== CHANNEL || !n.payload || n.payload.startsWith(this.head)) return;
       try {
         this.heard(JSON.parse(n.payload) as Payload);
       } catch (error) {
