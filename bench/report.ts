@@ -37,13 +37,14 @@ function median<T>(items: T[], by: (t: T) => number): T {
  * ceiling's row is the median of its measurements, with their range.
  */
 export function throughputTable(all: Measured[], rounds: number): { markdown: string; targets: Target[] } {
-  const ceilings = all.filter((m) => m.id === 'ceiling');
-  const medianCeiling = ceilings.length ? (median(ceilings, (m) => m.row.result?.rps ?? NaN).row.result?.rps ?? NaN) : NaN;
-  const ratioOf = (m: Measured) => (m.row.result?.rps ?? NaN) / (Number.isFinite(m.ceilingRps) ? m.ceilingRps : medianCeiling);
-  const ids = [...new Set(all.map((m) => m.id))];
   const rps = (m: Measured) => m.row.result?.rps ?? NaN;
+  const byId = new Map<string, Measured[]>();
+  for (const m of all) byId.set(m.id, [...(byId.get(m.id) ?? []), m]);
+  const ceilings = byId.get('ceiling') ?? [];
+  const medianCeiling = ceilings.length ? rps(median(ceilings, rps)) : NaN;
+  const ratioOf = (m: Measured) => rps(m) / (Number.isFinite(m.ceilingRps) ? m.ceilingRps : medianCeiling);
   // A ceiling's rows are each 1.00 of themselves: its median is by requests/s.
-  const picked = new Map(ids.map((id) => [id, median(all.filter((m) => m.id === id), id.endsWith('ceiling') ? rps : ratioOf)] as const));
+  const picked = new Map([...byId].map(([id, measured]) => [id, median(measured, id.endsWith('ceiling') ? rps : ratioOf)] as const));
   const lines = [
     '| scenario | ops/s | p50 ms | p99 ms | ratio to ceiling | server CPU µs/op | notes |',
     '|---|---:|---:|---:|---:|---:|---|',
@@ -57,7 +58,7 @@ export function throughputTable(all: Measured[], rounds: number): { markdown: st
     const x = r.result;
     const cpu = x.serverCpuSeconds > 0 ? fmt((x.serverCpuSeconds / x.responses) * 1e6, 0) : '–';
     const spread = rounds > 1 && !m.id.endsWith('ceiling') && !m.id.startsWith('redis') ? ` (median of ${rounds} rounds)` : '';
-    const same = all.filter((c) => c.id === m.id).map((c) => c.row.result?.rps ?? NaN);
+    const same = (byId.get(m.id) ?? []).map(rps);
     const range = m.id.endsWith('ceiling') && same.length > 1
       ? `; median of ${same.length} measurements, ${Math.round(Math.min(...same))}-${Math.round(Math.max(...same))} requests/s`
       : '';
