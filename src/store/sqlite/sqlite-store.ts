@@ -75,6 +75,9 @@ export class SqliteStore implements Store, CommitStatsSource {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    // Savepoint (statement) journals in memory, not in temporary files: they only ever serve a
+    // rollback within the open transaction, and on disk each page copied into them was a write().
+    this.db.pragma('temp_store = MEMORY');
     this.clock = options.clock ?? systemClock;
     this.applyMigrations();
     this.writes = new GroupCommitter(this.db);
