@@ -165,6 +165,9 @@ export function dispatchStoreConformance(name: string, harness: BackendHarness):
       const early = await store.leases.enqueue({ workspaceId: ws, key: 'acme/infra/prod/vpc', holder: { principal: 'token:early', holderId: 'w1' }, message: 'waiting', leaseMs: LONG });
       await sleep(5);
       const d = (await store.dispatches.enqueue(input(), me)).dispatch;
+      // Arrival is compared on the store's clock (milliseconds on SQLite), and a waiter that joins
+      // in the dispatch's own millisecond counts as earlier: "late" must come a tick after.
+      await sleep(5);
       await store.leases.enqueue({ workspaceId: ws, key: 'acme/infra/prod/vpc', holder: { principal: 'token:late', holderId: 'w2' }, message: 'waiting', leaseMs: LONG });
       await release();
       // The earlier waiter is still in line (its request would take the lock now): the dispatch waits.
