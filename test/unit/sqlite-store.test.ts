@@ -150,4 +150,29 @@ describe('SQLite store with an injected clock', () => {
     expect(Object.keys(row)).not.toContain('token');
     await expect(store.createToken({ workspaceId: ws, name: 'ci', tokenHash: 'e'.repeat(64), scopes: [], createdBy: 'test' })).rejects.toThrow(/already exists/);
   });
+
+  it('a write refused in the middle of a group commit leaves the others granted, each audited and announced once', async () => {
+    await store.createToken({ workspaceId: ws, name: 'ci', tokenHash: 'f'.repeat(64), scopes: ['locks:write'], createdBy: 'test' });
+    const heard: string[] = [];
+    store.onChange((c) => heard.push(`${c.kind} ${c.key}`));
+    const before = (store.database.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+    const commits = store.commitStats().commits;
+    // One turn of the event loop: one group, with a duplicate token name between two grants.
+    const outcomes = await Promise.allSettled([
+      acquire(a, 'k1'),
+      store.createToken({ workspaceId: ws, name: 'ci', tokenHash: 'e'.repeat(64), scopes: [], createdBy: 'test' }),
+      acquire(b, 'k2'),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const [g1, , g2] = outcomes as [PromiseFulfilledResult<Awaited<ReturnType<typeof acquire>>>, unknown, PromiseFulfilledResult<Awaited<ReturnType<typeof acquire>>>];
+    expect([g1.value.outcome, g2.value.outcome]).toEqual(['granted', 'granted']);
+    expect(g2.value.lock.token).toBe(g1.value.lock.token + 1);
+    const added = store.database.prepare('SELECT action, key FROM events ORDER BY id').all().slice(before);
+    expect(added).toEqual([
+      { action: 'lock.created', key: 'k1' },
+      { action: 'lock.created', key: 'k2' },
+    ]);
+    expect(heard).toEqual(['granted k1', 'granted k2']);
+    expect(store.commitStats().commits).toBe(commits + 1);
+  });
 });
