@@ -6,9 +6,10 @@ export interface ClusterOptions {
   readonly replicas: number;
   /**
    * A database URL to use, or 'own' to start a PostgreSQL of our own, which the Postgres-restart
-   * fault needs (it restarts the server, so it cannot be one other test files share).
+   * fault needs (it restarts the server, so it cannot be one other test files share), or 'sqlite'
+   * for one server on the SQLite file in its data dir (a restart opens the same file).
    */
-  readonly database: string | 'own';
+  readonly database: string | 'own' | 'sqlite';
   /** Extra environment for the replicas (the teeth test's switch). */
   readonly env?: Record<string, string>;
 }
@@ -19,8 +20,8 @@ export interface FaultRecord {
 }
 
 /**
- * K real `stacklock server` processes on one PostgreSQL, with the faults the history run injects.
- * Replicas share one data dir, so the first start's admin token is everyone's.
+ * K real `stacklock server` processes on one PostgreSQL (or one on SQLite), with the faults the
+ * history run injects. Replicas share one data dir, so the first start's admin token is everyone's.
  */
 export class Cluster {
   readonly faults: FaultRecord[] = [];
@@ -31,7 +32,8 @@ export class Cluster {
   private readonly urls: string[];
 
   private constructor(
-    readonly databaseUrl: string,
+    /** The server's arguments naming its database: none for SQLite. */
+    private readonly databaseArgs: string[],
     readonly adminToken: string,
     private readonly dataDir: string,
     private readonly postgres: LocalPostgres | null,
@@ -50,14 +52,15 @@ export class Cluster {
   }
 
   static async start(options: ClusterOptions): Promise<Cluster> {
+    if (options.database === 'sqlite' && options.replicas !== 1) throw new Error('SQLite serves from one process');
     const postgres = options.database === 'own' ? await startLocalPostgres('stacklock-history-pg') : null;
-    const url = postgres ? postgres.url : options.database;
+    const args = options.database === 'sqlite' ? [] : ['--database-url', postgres ? postgres.url : options.database];
     const dataDir = tempDir('stacklock-history-');
-    const start = () => startServerProcess(dataDir, ['--database-url', url], options.env ?? {});
+    const start = () => startServerProcess(dataDir, args, options.env ?? {});
     // The first replica bootstraps the workspace and admin token; the rest start together.
     const first = await start();
     const rest = await Promise.all(Array.from({ length: options.replicas - 1 }, start));
-    return new Cluster(url, first.adminToken, dataDir, postgres, [first, ...rest], options);
+    return new Cluster(args, first.adminToken, dataDir, postgres, [first, ...rest], options);
   }
 
   get size(): number {
@@ -77,7 +80,7 @@ export class Cluster {
     if (server) this.stopping.add(server);
     await server?.kill('SIGKILL');
     await sleep(downMs);
-    const next = await startServerProcess(this.dataDir, ['--database-url', this.databaseUrl], this.options.env ?? {});
+    const next = await startServerProcess(this.dataDir, this.databaseArgs, this.options.env ?? {});
     this.servers[i] = next;
     this.urls[i] = next.url;
     this.watch(next, i);

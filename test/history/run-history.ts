@@ -9,8 +9,11 @@ export interface HistoryRunOptions {
   readonly keys: number;
   readonly durationMs: number;
   readonly ttlMs: number;
-  /** 'own' starts a PostgreSQL the run may restart; a URL runs without the Postgres-restart fault. */
-  readonly database: string | 'own';
+  /**
+   * 'own' starts a PostgreSQL the run may restart; a URL runs without the Postgres-restart fault;
+   * 'sqlite' runs one server on its SQLite file (kill -9 and pause only).
+   */
+  readonly database: string | 'own' | 'sqlite';
   readonly faults: boolean;
   readonly env?: Record<string, string>;
 }
