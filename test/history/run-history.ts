@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { checkHistory, type CheckReport } from './checker.js';
 import { Cluster, sleep, type FaultRecord } from './cluster.js';
 import { runWorkload } from './workload.js';
@@ -71,6 +72,13 @@ async function injectFaults(cluster: Cluster, options: HistoryRunOptions): Promi
     }
     await at(1);
   }
+}
+
+/** What a run with faults must show: each named fault dealt, no violation, no replica dead of one. */
+export function expectClean(report: HistoryRunReport, faults: readonly string[]): void {
+  for (const fault of faults) expect(report.faults.map((f) => f.what).find((what) => what.startsWith(fault)), `fault "${fault}"`).toBeDefined();
+  expect(report.violations).toEqual([]);
+  expect(report.crashes).toEqual([]);
 }
 
 export function formatReport(name: string, r: HistoryRunReport): string {
