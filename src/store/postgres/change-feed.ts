@@ -85,14 +85,15 @@ const payloadHead = (replica: string) => `{"r":${JSON.stringify(replica)},"x":[`
  */
 function packPayloads(head: string, changes: readonly string[]): string[] {
   const payloads: string[] = [];
+  const empty = Buffer.byteLength(head) + 2; // the head and the closing `]}`
   let items: string[] = [];
-  let bytes = Buffer.byteLength(head) + 2;
+  let bytes = empty;
   for (const change of changes) {
     const size = Buffer.byteLength(change) + 1;
     if (items.length > 0 && bytes + size > PAYLOAD_MAX_BYTES) {
       payloads.push(`${head}${items.join(',')}]}`);
       items = [];
-      bytes = Buffer.byteLength(head) + 2;
+      bytes = empty;
     }
     items.push(change);
     bytes += size;
