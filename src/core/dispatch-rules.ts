@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { BlockingLock, Dispatch, DispatchInputs } from './dispatch.js';
 import { formatDuration } from './duration.js';
 import { DomainError } from './errors.js';
@@ -49,9 +50,13 @@ export function validatePullRequest(value: unknown): number | null {
   return value;
 }
 
+/** GitHub refuses a `workflow_dispatch` with more inputs than this (HTTP 422). */
+export const MAX_WORKFLOW_INPUTS = 25;
+
 /**
- * `workflow_dispatch` inputs: an object of strings, numbers or booleans. How many a workflow
- * accepts and which names it declares is GitHub's to judge (a 422 is recorded as the failure).
+ * `workflow_dispatch` inputs: an object of strings, numbers or booleans, at most 25 of them
+ * (GitHub's limit, checked here so a dispatch GitHub would refuse is never queued). Which names
+ * a workflow declares is GitHub's to judge (a 422 is recorded as the failure).
  */
 export function validateInputs(value: unknown): DispatchInputs {
   if (value === undefined || value === null) return {};
@@ -67,6 +72,14 @@ export function validateInputs(value: unknown): DispatchInputs {
       throw new DomainError('ValidationError', `input '${name}' must be a string, number or boolean`);
     }
     out[name] = v;
+  }
+  const count = Object.keys(out).length;
+  if (count > MAX_WORKFLOW_INPUTS) {
+    throw new DomainError(
+      'ValidationError',
+      `too many inputs (${count}): GitHub takes at most ${MAX_WORKFLOW_INPUTS} inputs for a workflow dispatch`,
+      { reason: 'too_many_inputs', inputs: count, maxInputs: MAX_WORKFLOW_INPUTS },
+    );
   }
   if (JSON.stringify(out).length > 65_535) {
     throw new DomainError('ValidationError', 'inputs are too large: at most 65,535 characters of JSON');
@@ -84,12 +97,44 @@ export function blockingLock(lock: Lock): BlockingLock {
   };
 }
 
-/** GitHub cuts commit status descriptions at 140 characters. */
-const DESCRIPTION_MAX = 140;
+/** GitHub's limits on a commit status, in characters (code points, as GitHub counts them). */
+export const STATUS_DESCRIPTION_MAX = 140;
+export const STATUS_CONTEXT_MAX = 255;
 
-function clip(s: string): string {
-  return s.length <= DESCRIPTION_MAX ? s : s.slice(0, DESCRIPTION_MAX - 1) + '…';
+const ELLIPSIS = '…';
+const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+const codePointLength = (s: string) => {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+};
+
+/**
+ * `s` in at most `max` characters (code points), cut at a grapheme boundary with an ellipsis
+ * when it is longer, so no emoji, flag or accented letter is split (a UTF-16 cut can leave a
+ * lone surrogate, which GitHub refuses). Lone surrogates already in `s` become U+FFFD.
+ * Only a single grapheme longer than the whole limit is cut inside, at a code point.
+ */
+export function clipForGitHub(s: string, max: number): string {
+  const text = s.replace(LONE_SURROGATES, '\uFFFD');
+  if (codePointLength(text) <= max) return text;
+  const room = max - 1;
+  let out = '';
+  let used = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const n = codePointLength(segment);
+    if (used + n > room) {
+      if (used === 0) out = Array.from(segment).slice(0, room).join('');
+      break;
+    }
+    out += segment;
+    used += n;
+  }
+  return out + ELLIPSIS;
 }
+
+const clip = (s: string) => clipForGitHub(s, STATUS_DESCRIPTION_MAX);
 
 export type CommitStatusState = 'pending' | 'success' | 'failure' | 'error';
 
@@ -99,8 +144,25 @@ export interface CommitStatus {
   readonly description: string;
 }
 
+const CONTEXT_PREFIX = 'stacklock/';
+/** Printable ASCII without upper-case letters or spaces: characters that case-insensitive comparison leaves alone. */
+const PLAIN_KEY = /^[\x21-\x40\x5b-\x7e]+$/;
+const HASH_HEX = 12;
+
+/**
+ * The commit status context of a key. GitHub compares contexts case-insensitively and keeps
+ * them to 255 characters, while keys are case-sensitive and up to 512 characters; so
+ * `stacklock/<key>` is used only for a key of printable ASCII without upper-case letters or
+ * spaces that fits, and any other key gets `stacklock/<key, cut to fit with an ellipsis> #<the
+ * first 12 hex digits of the SHA-256 of the exact key>`. The space before `#` can never appear
+ * in a plain context, so a hashed context never equals another key's plain one; the hash tells
+ * apart keys that differ only in case or share a long prefix (docs/dispatch.md).
+ */
 export function statusContext(key: string): string {
-  return `stacklock/${key}`;
+  const plain = CONTEXT_PREFIX + key;
+  if (PLAIN_KEY.test(key) && plain.length <= STATUS_CONTEXT_MAX) return plain;
+  const suffix = ` #${createHash('sha256').update(key, 'utf8').digest('hex').slice(0, HASH_HEX)}`;
+  return CONTEXT_PREFIX + clipForGitHub(key, STATUS_CONTEXT_MAX - CONTEXT_PREFIX.length - suffix.length) + suffix;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { atmosAction, planAtmosRun, type PullRequestFacts } from '../core/atmos-plan.js';
 import { TERMINAL_STATES, type Dispatch, type StackRef } from '../core/dispatch.js';
+import { DomainError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
 import { instanceOutcome } from './atmos-uploads.js';
 import type { CommitStatuses } from './commit-statuses.js';
@@ -101,18 +102,32 @@ export class AtmosFlow {
     const { planned, skipped } = planAtmosRun(upload.stacks, e, runId);
     let added = 0;
     for (const p of planned) {
-      const r = await this.service.enqueue(
-        workspaceId,
-        upload.uploadedBy,
-        { key: p.key, repository: e.repository, workflow: p.workflow, ref: p.ref, inputs: p.inputs, pullRequest: e.number, headSha: e.headSha },
-        { kind: 'atmos', stack: p.stack, component: p.component, action: atmosAction(e), atmosRunId: runId },
-        {
-          runId,
-          dedupeKey: JSON.stringify([runId, p.stack, p.component, p.workflow]),
-          heldFor: p.after,
-          reason: p.after.length > 0 ? `waiting for ${p.after.map(name).join(', ')} to finish` : null,
-        },
-      );
+      let r;
+      try {
+        r = await this.service.enqueue(
+          workspaceId,
+          upload.uploadedBy,
+          { key: p.key, repository: e.repository, workflow: p.workflow, ref: p.ref, inputs: p.inputs, pullRequest: e.number, headSha: e.headSha },
+          { kind: 'atmos', stack: p.stack, component: p.component, action: atmosAction(e), atmosRunId: runId },
+          {
+            runId,
+            dedupeKey: JSON.stringify([runId, p.stack, p.component, p.workflow]),
+            heldFor: p.after,
+            reason: p.after.length > 0 ? `waiting for ${p.after.map(name).join(', ')} to finish` : null,
+          },
+        );
+      } catch (error) {
+        // A dispatch GitHub would refuse (too many inputs, a bad workflow name in the settings)
+        // is not queued; the rest of the run still is, and the pull request says why.
+        if (!(error instanceof DomainError) || error.tag !== 'ValidationError') throw error;
+        const why = `${p.workflow}: ${error.message}`;
+        this.options.log.warn(
+          { workspaceId, repository: e.repository, pullRequest: e.number, runId, key: p.key, stack: p.stack, component: p.component, workflow: p.workflow, reason: error.message },
+          `atmos run ${runId}: not dispatching ${p.workflow} for '${p.key}': ${error.message}`,
+        );
+        this.statuses.refused(e.repository, e.headSha, p.key, why);
+        continue;
+      }
       if (r.created) added++;
     }
     if (added > 0) {

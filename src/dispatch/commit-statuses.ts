@@ -1,4 +1,4 @@
-import { commitStatusFor, type CommitStatus } from '../core/dispatch-rules.js';
+import { clipForGitHub, commitStatusFor, statusContext, STATUS_DESCRIPTION_MAX, type CommitStatus } from '../core/dispatch-rules.js';
 import { TERMINAL_STATES, type Dispatch } from '../core/dispatch.js';
 import type { DispatchStore } from '../store/dispatch-store.js';
 import type { GitHubApi } from './github-client.js';
@@ -36,6 +36,25 @@ export class CommitStatuses {
     this.chains.set(d.id, next);
     void next.finally(() => {
       if (this.chains.get(d.id) === next) this.chains.delete(d.id);
+    });
+  }
+
+  /**
+   * A failure status for a dispatch that was never queued because GitHub would refuse it (its
+   * key's context on `sha` says why), in the background: otherwise the pull request would show
+   * nothing for that stack.
+   */
+  refused(repository: string, sha: string, key: string, why: string): void {
+    if (!this.github.configured) return;
+    const id = `refused\u0000${repository}\u0000${sha}\u0000${key}`;
+    const status: CommitStatus = { state: 'failure', context: statusContext(key), description: clipForGitHub(`Not dispatched: ${why}`, STATUS_DESCRIPTION_MAX) };
+    const previous = this.chains.get(id) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.github.createCommitStatus(repository, sha, status))
+      .catch((error) => this.log.warn({ err: error, repository, key }, `could not post the failure status of a refused dispatch for '${key}'`));
+    this.chains.set(id, next);
+    void next.finally(() => {
+      if (this.chains.get(id) === next) this.chains.delete(id);
     });
   }
 

@@ -6,7 +6,10 @@ import type { AddressInfo } from 'node:net';
  * A local stand-in for GitHub's REST API: a real HTTP server that speaks the endpoints stacklock
  * uses (workflow dispatches, commit statuses, and a GitHub App's installation lookup and token
  * exchange), checks credentials, records every call, and answers what a test tells it to
- * (5xx, rate limits with retry-after, 422) before going back to normal.
+ * (5xx, rate limits with retry-after, 422) before going back to normal. It refuses with 422 what
+ * GitHub refuses: a status `context` over 255 characters or a `description` over 140 (counted
+ * in code points, as GitHub counts characters), more than 25 dispatch `inputs`, and strings
+ * holding a lone surrogate. Like GitHub, it treats status contexts case-insensitively.
  */
 export type FakeRoute = 'dispatch' | 'status' | 'installation' | 'access_token';
 
@@ -50,6 +53,28 @@ const ROUTES: Array<[FakeRoute, string, RegExp]> = [
   ['installation', 'GET', /^\/repos\/([^/]+)\/([^/]+)\/installation$/],
   ['access_token', 'POST', /^\/app\/installations\/(\d+)\/access_tokens$/],
 ];
+
+/** GitHub's limits on what it accepts. */
+export const GITHUB_LIMITS = { contextMax: 255, descriptionMax: 140, inputsMax: 25 } as const;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether any string in a JSON value (keys included) holds a lone surrogate, which GitHub cannot store. */
+export function hasLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value);
+  if (Array.isArray(value)) return value.some(hasLoneSurrogate);
+  if (typeof value === 'object' && value !== null) return Object.entries(value).some(([k, v]) => LONE_SURROGATE.test(k) || hasLoneSurrogate(v));
+  return false;
+}
+
+const codePoints = (s: string) => Array.from(s).length;
+
+function validationFailed(resource: string, field: string, message: string): FakeAnswer {
+  return {
+    status: 422,
+    body: { message: 'Validation Failed', errors: [{ resource, code: 'custom', field, message }], documentation_url: 'https://docs.github.com/rest' },
+  };
+}
 
 /** GitHub's secondary rate limit answer. */
 export function secondaryRateLimit(retryAfterS: number): FakeAnswer {
@@ -143,8 +168,16 @@ export class FakeGitHub {
       });
   }
 
+  /** GitHub keeps one status per context, compared case-insensitively. */
   latestStatus(sha: string, context: string): StatusCall | undefined {
-    return this.statuses().filter((s) => s.sha === sha && s.context === context).at(-1);
+    return this.statuses().filter((s) => s.sha === sha && s.context.toLowerCase() === context.toLowerCase()).at(-1);
+  }
+
+  /** The distinct contexts a commit shows, as GitHub tells them apart (case-insensitively). */
+  contexts(sha: string): string[] {
+    const seen = new Map<string, string>();
+    for (const s of this.statuses()) if (s.sha === sha && !seen.has(s.context.toLowerCase())) seen.set(s.context.toLowerCase(), s.context);
+    return [...seen.values()];
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -173,11 +206,11 @@ export class FakeGitHub {
     const wait = this.delays.get(route);
     if (wait) await new Promise((r) => setTimeout(r, wait));
     const authorization = req.headers.authorization;
-    const answered = reply(this.scripted.get(route)?.shift() ?? this.answer(route, authorization));
+    const answered = reply(this.scripted.get(route)?.shift() ?? this.answer(route, authorization, body));
     this.calls.push({ route, method: req.method ?? '', path, authorization, body, at: Date.now(), answered });
   }
 
-  private answer(route: FakeRoute, authorization: string | undefined): FakeAnswer {
+  private answer(route: FakeRoute, authorization: string | undefined, body: Record<string, unknown> | null): FakeAnswer {
     const unauthorized = { status: 401, body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' } };
     if (route === 'installation' || route === 'access_token') {
       if (!this.validAppJwt(authorization)) return unauthorized;
@@ -191,7 +224,30 @@ export class FakeGitHub {
     }
     const presented = /^(?:token|bearer)\s+(\S+)$/i.exec(authorization ?? '')?.[1];
     if (!presented || (presented !== this.token && !this.installationTokens.has(presented))) return unauthorized;
+    const refused = route === 'dispatch' ? this.refusedDispatch(body) : this.refusedStatus(body);
+    if (refused) return refused;
     return route === 'dispatch' ? { status: 204 } : { status: 201, body: { id: 1, state: 'pending' } };
+  }
+
+  private refusedDispatch(body: Record<string, unknown> | null): FakeAnswer | null {
+    const inputs = body?.inputs;
+    if (inputs !== undefined && inputs !== null && Object.keys(inputs as object).length > GITHUB_LIMITS.inputsMax) {
+      return { status: 422, body: { message: `you may only define up to ${GITHUB_LIMITS.inputsMax} \`inputs\` for a \`workflow_dispatch\` event`, documentation_url: 'https://docs.github.com/rest' } };
+    }
+    if (hasLoneSurrogate(body)) return validationFailed('WorkflowDispatch', 'inputs', 'inputs are not valid UTF-8');
+    return null;
+  }
+
+  private refusedStatus(body: Record<string, unknown> | null): FakeAnswer | null {
+    const context = typeof body?.context === 'string' ? body.context : 'default';
+    const description = typeof body?.description === 'string' ? body.description : '';
+    if (hasLoneSurrogate(context)) return validationFailed('Status', 'context', 'context is not valid UTF-8');
+    if (hasLoneSurrogate(description)) return validationFailed('Status', 'description', 'description is not valid UTF-8');
+    if (codePoints(context) > GITHUB_LIMITS.contextMax) return validationFailed('Status', 'context', `context is too long (maximum is ${GITHUB_LIMITS.contextMax} characters)`);
+    if (codePoints(description) > GITHUB_LIMITS.descriptionMax) {
+      return validationFailed('Status', 'description', `description is too long (maximum is ${GITHUB_LIMITS.descriptionMax} characters)`);
+    }
+    return null;
   }
 
   /** An RS256 JWT signed with the App's private key, issued by its app id, not expired. */
