@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { LockView } from '../core/lock-view.js';
 import type { ApiClient } from './client.js';
 import { watchWait } from './wait-progress.js';
@@ -22,16 +23,42 @@ const ANSWER_SLACK_MS = 60_000;
  * granted or the wait runs out, and this prints who holds the key and our place in line meanwhile.
  * Aborting the request (Ctrl-C) closes the connection, which takes us out of the line at once.
  */
-export async function acquireLock(client: ApiClient, o: AcquireOptions): Promise<{ status: number; data: LockView }> {
+export async function acquireLock(client: ApiClient, o: AcquireOptions): Promise<Grant> {
   const body = { key: o.key, ttlMs: o.ttlMs, message: o.message, holderId: o.holderId, ...(o.waitMs > 0 ? { waitMs: o.waitMs } : {}) };
-  if (o.waitMs === 0) return client.request<LockView>('POST', '/api/v1/locks', body, o.signal ? { signal: o.signal } : {});
+  const sentAt = performance.now();
+  const granted = (r: { status: number; data: GrantView }): Grant => ({ ...r, validUntil: leaseValidUntil(sentAt, r.data, o.ttlMs) });
+  if (o.waitMs === 0) return granted(await client.request<GrantView>('POST', '/api/v1/locks', body, o.signal ? { signal: o.signal } : {}));
   const stop = watchWait(client, o.key, o.holderId, o.progress);
   try {
-    return await client.request<LockView>('POST', '/api/v1/locks', body, {
-      answerWithinMs: o.waitMs + ANSWER_SLACK_MS,
-      ...(o.signal ? { signal: o.signal } : {}),
-    });
+    return granted(
+      await client.request<GrantView>('POST', '/api/v1/locks', body, {
+        answerWithinMs: o.waitMs + ANSWER_SLACK_MS,
+        ...(o.signal ? { signal: o.signal } : {}),
+      }),
+    );
   } finally {
     stop();
   }
+}
+
+/** A grant as POST /api/v1/locks answers it: the lock and where its lease stood then. */
+export type GrantView = LockView & { heldMs?: number; leaseRemainingMs?: number };
+
+export interface Grant {
+  readonly status: number;
+  readonly data: GrantView;
+  /** performance.now() until which the lease certainly runs. */
+  readonly validUntil: number;
+}
+
+/**
+ * Where the lease ends on this process's monotonic clock. The server says how long it held the
+ * request and what was left of the lease then (on its clock): the request left here at `sentAt`,
+ * so that moment came no earlier than sentAt + heldMs here. Counting from the grant, not from the
+ * request, is what keeps a lease alive after a wait longer than its TTL; and no clock is compared
+ * with another, so skew does not matter. A server that does not say: the TTL from sending.
+ */
+export function leaseValidUntil(sentAt: number, data: GrantView, ttlMs: number): number {
+  if (typeof data.heldMs !== 'number' || typeof data.leaseRemainingMs !== 'number') return sentAt + ttlMs;
+  return sentAt + data.heldMs + data.leaseRemainingMs;
 }

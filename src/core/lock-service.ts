@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Waiter } from '../store/lease-store.js';
 import type { AcquireInput, AcquireResult } from '../store/lock-store.js';
 import type { Store } from '../store/store.js';
@@ -34,6 +35,17 @@ export interface AcquireRequest {
   readonly properties?: JsonObject | null;
   /** Wait up to this many milliseconds in the key's line (0: answer at once). */
   readonly waitMs?: unknown;
+}
+
+/**
+ * A grant and where its lease stands: `remainingMs` was left of it after the server had held the
+ * request `heldMs`. A client that sent the request at T knows the lease runs at least until
+ * T + heldMs + remainingMs on its own clock, however long the wait and whatever the clocks' skew.
+ */
+export interface AcquireOutcome {
+  readonly outcome: 'granted' | 'renewed';
+  readonly lock: Lock;
+  readonly lease: { readonly heldMs: number; readonly remainingMs: number };
 }
 
 export interface RenewRequest {
@@ -84,7 +96,8 @@ export class LockService {
    * disconnected, which takes it out of the line at once. A caller that does not wait never jumps
    * the line: an available key with live waiters is refused to it.
    */
-  async acquire(caller: Principal, req: AcquireRequest, signal?: AbortSignal): Promise<{ outcome: 'granted' | 'renewed'; lock: Lock }> {
+  async acquire(caller: Principal, req: AcquireRequest, signal?: AbortSignal): Promise<AcquireOutcome> {
+    const received = performance.now();
     requireScope(caller, 'locks:write');
     const key = this.permittedKey(caller, req.key);
     const input: AcquireInput = {
@@ -99,10 +112,22 @@ export class LockService {
     };
     const waitMs = validateWait(req.waitMs, this.options.maxTtlMs);
     const first = await this.store.acquire({ ...input, recordDenial: waitMs === 0 });
-    if (first.outcome === 'granted' || first.outcome === 'renewed') return { outcome: first.outcome, lock: first.lock };
+    if (first.outcome === 'granted' || first.outcome === 'renewed') {
+      // Granted by our own write: the lease starts no earlier than the request arrived.
+      const lock = first.lock;
+      return { outcome: first.outcome, lock, lease: { heldMs: 0, remainingMs: lock.expiresAt.getTime() - lock.updatedAt.getTime() } };
+    }
     if (waitMs === 0) throw await this.refusal(input, first, null);
     const waited = await this.waiting.wait(input, waitMs, signal);
-    if (waited.outcome !== 'timed_out') return { outcome: waited.outcome, lock: waited.result.lock };
+    if (waited.outcome !== 'timed_out') {
+      // Granted after a wait, possibly by a releaser handing the key on: what is left of the lease
+      // is measured now, on the store's clock, and `heldMs` (this process's monotonic clock, from
+      // arrival to just before that measurement) lets the client place it on its own clock.
+      const lock = waited.result.lock;
+      const heldMs = Math.floor(performance.now() - received);
+      const now = await this.store.now();
+      return { outcome: waited.outcome, lock, lease: { heldMs, remainingMs: Math.max(0, lock.expiresAt.getTime() - now.getTime()) } };
+    }
     const error = await this.refusal(input, waited.last, waited.waitedMs);
     await this.store.appendEvent({ workspaceId: input.workspaceId, action: 'lock.denied', actor: input.holder.principal, key: input.key,
       token: waited.last.lock?.token ?? null, details: { holderId: input.holder.holderId, waitedMs: waited.waitedMs } });

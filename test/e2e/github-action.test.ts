@@ -134,6 +134,16 @@ describe('the GitHub Action (action.yml)', () => {
     expect(r.stderr).toMatch(/waiting for 'acme\/infra\/prod\/dns': held by token:admin \(other-run\): "someone else applies"/);
   });
 
+  it('keeps the lease after a wait several times its TTL and runs the command to the end', async () => {
+    const key = 'acme/infra/prod/long-wait';
+    // Expires on its own after 10 s: over three times the step's 3 s TTL.
+    await call(server.url, server.adminToken, 'POST', '/api/v1/locks', { key, ttlMs: 10_000, holderId: 'other-run', message: 'a slow apply' });
+    const r = await runActionStep({ key, url: server.url, wait: '1m', ttl: '3s', command: 'sleep 4; echo finished' }, job);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('finished\n');
+    expect(r.stderr).not.toContain('LOST');
+  });
+
   it('says what to add when the job may not request an OIDC token and no token is given', async () => {
     const r = await runActionStep({ key: 'acme/infra/prod/vpc', url: server.url, command: 'true' }, {});
     expect(r.code).toBe(4);

@@ -38,6 +38,25 @@ describe('waiting in line from the CLI', () => {
     expect(await second.exited).toBe(0);
   });
 
+  it('after a wait several times the TTL, reports the lease the server granted, counted from the grant', async () => {
+    const key = 'acme/infra/prod/long-wait';
+    await api('POST', '/api/v1/locks', { key, ttlMs: 600_000, message: 'slow apply', holderId: 'alice' });
+    const waiting = startCli(['lock', key, '--ttl', '2s', '--wait', '1m', '--holder-id', 'bob', '--json'], env);
+    await waiting.stderrMatches(/you are 1st in line/);
+    // Alice releases 8 s later: a wait four times bob's 2 s TTL (a release has no lock-delay).
+    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    await api('DELETE', `/api/v1/locks/${encodeURIComponent(key)}?holderId=alice`);
+    expect(await waiting.exited, waiting.stderr()).toBe(0);
+    const lock = JSON.parse(waiting.stdout()) as { holder: { holderId: string }; expiresAt: string; leaseRemainingMs: number; heldMs: number };
+    expect(lock.holder.holderId).toBe('bob');
+    // The server reports how long it held the request and what was left of the lease when it answered.
+    expect(lock.heldMs).toBeGreaterThan(6_000);
+    expect(lock.leaseRemainingMs).toBeGreaterThan(0);
+    expect(lock.leaseRemainingMs).toBeLessThanOrEqual(2_000);
+    const text = await runCli(['lock', key, '--ttl', '2s', '--holder-id', 'bob'], env);
+    expect(text.stdout).toMatch(/^Renewed '.*' until \S+ \(in [12]s\)/);
+  });
+
   it('gives up after --wait with exit 3, saying who holds it', async () => {
     const key = 'acme/infra/prod/eks';
     await api('POST', '/api/v1/locks', { key, ttlMs: 600_000, message: 'upgrading', holderId: 'alice' });

@@ -70,6 +70,17 @@ describe('stacklock run', () => {
     expect((await status(key)).status).toBe(404);
   });
 
+  it('counts the lease from the grant, not from the request: a wait 3–5× the TTL keeps the command running', async () => {
+    const key = 'repro/key';
+    // The holder's lock expires on its own after 10 s, over three times the runner's 3 s TTL.
+    expect((await api('POST', '/api/v1/locks', { key, ttlMs: 10_000, holderId: 'holder', message: 'holder' })).status).toBe(201);
+    const r = await runCli(['run', key, '--ttl', '3s', '--wait', '1m', '--', 'sh', '-c', 'sleep 5; echo finished'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('finished\n');
+    expect(r.stderr).not.toContain('LOST');
+    expect((await status(key)).status).toBe(404);
+  });
+
   it('passes through the command’s exit code, 128+n for a signal, 127 for a command not found, and releases the lock each time', async () => {
     const key = 'acme/infra/prod/codes';
     for (const [command, expected] of [

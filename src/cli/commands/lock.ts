@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { formatDuration } from '../../core/duration.js';
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
 import { DomainError } from '../../core/errors.js';
@@ -5,7 +7,7 @@ import { acquireLock } from '../acquire.js';
 import type { ApiClient } from '../client.js';
 import { CliError, EXIT } from '../errors.js';
 import { defaultHolderId } from '../holder-id.js';
-import { holderText, printJson, remaining } from '../output.js';
+import { holderText, printJson } from '../output.js';
 import { clientFor } from '../program.js';
 
 /** A commander parser for a duration flag: a bad value is bad usage (exit 2). */
@@ -33,7 +35,7 @@ export function registerLock(program: Command): void {
     .option('--json', 'print the lock as JSON')
     .action(async (key: string, opts: { ttl: number; message: string; holderId?: string; wait?: number; json?: boolean }, cmd: Command) => {
       const client: ApiClient = clientFor(cmd);
-      const { status, data } = await acquireLock(client, {
+      const { status, data, validUntil } = await acquireLock(client, {
         key,
         ttlMs: opts.ttl,
         message: opts.message,
@@ -44,7 +46,7 @@ export function registerLock(program: Command): void {
       if (opts.json) return printJson(data);
       const verb = status === 201 ? 'Locked' : 'Renewed';
       process.stdout.write(
-        `${verb} '${data.key}' until ${data.expiresAt} (${remaining(data.expiresAt)}), fencing token ${data.token}, holder ${holderText(data)}\n`,
+        `${verb} '${data.key}' until ${data.expiresAt} (in ${formatDuration(Math.max(0, Math.round((validUntil - performance.now()) / 1000) * 1000))}), fencing token ${data.token}, holder ${holderText(data)}\n`,
       );
     });
 }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import type { Command as Commander } from 'commander';
 import { formatDuration } from '../../core/duration.js';
 import { acquireLock } from '../acquire.js';
@@ -63,15 +62,13 @@ async function runLocked(client: ApiClient, key: string, argv: string[], opts: R
     abandon.abort();
   };
   for (const sig of FORWARDED) process.on(sig, onSignalWhileWaiting);
-  const sentAt = performance.now();
   let lock;
+  let validUntil: number;
   try {
-    lock = (
-      await acquireLock(client, {
-        key, ttlMs: opts.ttl, message: opts.message, holderId, waitMs: opts.wait ?? 0, signal: abandon.signal,
-        progress: (line) => say(line),
-      })
-    ).data;
+    ({ data: lock, validUntil } = await acquireLock(client, {
+      key, ttlMs: opts.ttl, message: opts.message, holderId, waitMs: opts.wait ?? 0, signal: abandon.signal,
+      progress: (line) => say(line),
+    }));
   } catch (error) {
     if (interruptedBy) {
       say(`interrupted (${interruptedBy}) while waiting for '${key}'; left the line`);
@@ -107,7 +104,7 @@ async function runLocked(client: ApiClient, key: string, argv: string[], opts: R
   });
   const forward = (sig: NodeJS.Signals) => command.signal(sig);
   for (const sig of FORWARDED) process.on(sig, forward);
-  heartbeat.start(sentAt);
+  heartbeat.start(validUntil);
 
   const exit = await command.exited;
   heartbeat.stop();

@@ -6,8 +6,9 @@ import { CliError } from '../errors.js';
  * Keeps a lease alive: renews every third of the TTL (POST /api/v1/locks/renew with the fencing
  * token). The lease is lost when the server says so (LockLost), or when no renewal succeeded
  * before the lease would have run out (the server is unreachable: it may already have handed the
- * key on). Time here is this process's monotonic clock, counted from when each request was sent,
- * so it runs out no later than the server's.
+ * key on). Time here is this process's monotonic clock: a renewal's lease counts from when its
+ * request was sent, the grant's from the grant (see leaseValidUntil), so it runs out no later
+ * than the server's.
  */
 export class Heartbeat {
   private timer: NodeJS.Timeout | null = null;
@@ -22,10 +23,11 @@ export class Heartbeat {
     private readonly onLost: (why: string) => void,
   ) {}
 
-  /** `sentAt`: performance.now() when the granting request was sent. */
-  start(sentAt: number): void {
-    this.validUntil(sentAt + this.ttlMs);
-    this.schedule(this.ttlMs / 3);
+  /** `validUntil`: performance.now() until which the grant's lease certainly runs. */
+  start(validUntil: number): void {
+    this.validUntil(validUntil);
+    // The first renewal when a third of what is left has passed (a third of the TTL for a fresh grant).
+    this.schedule(Math.max(0, Math.min(this.ttlMs, validUntil - performance.now()) / 3));
   }
 
   stop(): void {

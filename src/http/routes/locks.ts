@@ -32,6 +32,19 @@ const acquireBody = {
   },
 } as const;
 
+/** A grant: the lock, and where its lease stood when the server answered. */
+const grantSchema = {
+  type: 'object',
+  properties: {
+    ...lockViewSchema.properties,
+    heldMs: { type: 'integer', description: 'how long the server held the request (waiting in line) before measuring leaseRemainingMs' },
+    leaseRemainingMs: {
+      type: 'integer',
+      description:
+        'what was left of the lease then, on the server\'s clock: a client that sent the request at T holds the lease at least until T + heldMs + leaseRemainingMs on its own clock',
+    },
+  },
+} as const;
 
 const releaseBody = {
   type: 'object',
@@ -95,7 +108,7 @@ export async function lockRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
       schema: {
         summary: 'Acquire a lock, or renew it when the same holder already holds it',
         body: acquireBody,
-        response: { 200: envelopeSchema(lockViewSchema), 201: envelopeSchema(lockViewSchema) },
+        response: { 200: envelopeSchema(grantSchema), 201: envelopeSchema(grantSchema) },
       },
     },
     async (request, reply) => {
@@ -104,7 +117,7 @@ export async function lockRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
       const principal = principalOf(request);
       const gone = b.waitMs ? disconnectSignal(request, reply) : undefined;
       try {
-        const { outcome, lock } = await locks.acquire(
+        const { outcome, lock, lease } = await locks.acquire(
           principal,
           { key: b.key, ttlMs: atmos.ttlMs, message: atmos.message, holderId: b.holderId, properties: atmos.properties, waitMs: b.waitMs },
           gone,
@@ -112,7 +125,9 @@ export async function lockRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
         metrics.lockOperations.labels('acquire', outcome).inc();
         // Atmos Pro answers a grant with 200; stacklock's own form tells a grant (201) from a renewal (200).
         const status = outcome === 'granted' && !atmos.atmosForm ? 201 : 200;
-        return reply.code(status).send(okEnvelope(lockView(lock), request.id, status));
+        return reply
+          .code(status)
+          .send(okEnvelope({ ...lockView(lock), heldMs: lease.heldMs, leaseRemainingMs: lease.remainingMs }, request.id, status));
       } catch (e) {
         if (e instanceof DomainError && e.tag === 'LockHeld') metrics.lockOperations.labels('acquire', 'held').inc();
         throw e;
