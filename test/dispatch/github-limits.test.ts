@@ -58,6 +58,8 @@ describe('commit status contexts', () => {
   it('gives keys that differ only in case contexts that differ case-insensitively, readable and with a hash of the exact key', () => {
     const upper = statusContext('Acme/Infra/prod/vpc');
     expect(upper).toBe(`stacklock/Acme/Infra/prod/vpc #${hash12('Acme/Infra/prod/vpc')}`);
+    // The example in docs/dispatch.md, its hash computed with sha256sum.
+    expect(statusContext('Acme/infra/plat-ue1-prod/vpc')).toBe('stacklock/Acme/infra/plat-ue1-prod/vpc #430454bfdabb');
     const keys = ['acme/infra/prod/vpc', 'Acme/Infra/prod/vpc', 'ACME/infra/prod/vpc', 'acme/infra/prod/VPC'];
     expect(new Set(keys.map((k) => statusContext(k).toLowerCase())).size).toBe(keys.length);
   });
@@ -232,5 +234,20 @@ describe('what stacklock sends a (fake) GitHub fits its limits', () => {
     expect(refused?.state).toBe('failure');
     expect(refused!.description).toBe('Not dispatched: plan.yaml: too many inputs (26): GitHub takes at most 25 inputs for a workflow dispatch');
     expect(codePoints(refused!.description)).toBeLessThanOrEqual(140);
+  });
+
+  it('in the Atmos flow, a workflow the settings name with a path is not queued either, and the webhook is still accepted', async () => {
+    const stacks = [
+      { component: 'vpc', stack: 'prod', included_in_dependents: false, dependents: [], settings: { pro: { enabled: true, pull_request: { opened: { workflows: ['.github/workflows/plan.yaml'] } } } } },
+      { component: 'eks', stack: 'prod', included_in_dependents: false, dependents: [], settings: { pro: { enabled: true, pull_request: { opened: { workflows: ['plan.yaml'] } } } } },
+    ];
+    await t.call({ method: 'POST', url: '/api/v1/affected-stacks', payload: upload(SHA, stacks) });
+    const e = pullRequestEvent('opened', SHA);
+    const r = await t.call({ method: 'POST', url: '/webhooks/github', token: null, headers: e.headers, payload: e.body });
+    expect(r.statusCode).toBe(202);
+    await settle();
+    expect(gh.dispatches().map((d) => d.workflow)).toEqual(['plan.yaml']);
+    expect(gh.latestStatus(SHA, 'stacklock/acme/infra/prod/vpc')).toMatchObject({ state: 'failure' });
+    expect(gh.latestStatus(SHA, 'stacklock/acme/infra/prod/vpc')!.description).toContain('Not dispatched: .github/workflows/plan.yaml: workflow must be');
   });
 });

@@ -15,9 +15,13 @@ const createBody = {
     repository: { type: 'string', description: "'owner/name' of the repository whose workflow runs" },
     workflow: { type: ['string', 'integer'], description: "workflow file name ('deploy.yml') or id" },
     ref: { type: 'string', description: 'branch or tag to run the workflow at' },
-    inputs: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+    inputs: {
+      type: 'object',
+      additionalProperties: { type: ['string', 'number', 'boolean'] },
+      description: 'workflow_dispatch inputs, at most 25 (GitHub refuses more; stacklock answers 400 with context.reason too_many_inputs)',
+    },
     pullRequest: { type: 'integer', minimum: 1, description: 'a newer dispatch for the same key, workflow and pull request supersedes a waiting one' },
-    headSha: { type: 'string', description: 'commit that gets the stacklock/<key> commit status' },
+    headSha: { type: 'string', description: 'commit that gets the commit status of the key (stacklock/<key>, see docs/dispatch.md for long or mixed-case keys)' },
   },
 } as const;
 
