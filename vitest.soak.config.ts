@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     maxWorkers: 1,
+    // The run's temp area (TMPDIR): its teardown removes every temp file of the run.
+    globalSetup: ['test/support/temp-global-setup.ts'],
   },
 });

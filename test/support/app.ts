@@ -1,6 +1,4 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootstrap } from '../../src/auth/bootstrap.js';
 import { buildConfig, type Config } from '../../src/config.js';
@@ -9,6 +7,7 @@ import { buildApp, type AppDeps } from '../../src/http/app.js';
 import type { Store } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { readFileSync } from 'node:fs';
+import { makeTempDir } from './temp.js';
 
 export interface TestApp {
   readonly app: FastifyInstance;
@@ -23,8 +22,9 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** A fresh temp dir, removed at the end of the run (see makeTempDir). */
 export function tempDir(prefix = 'stacklock-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return makeTempDir(prefix);
 }
 
 /** An app on a real SQLite file in a temp dir, bootstrapped like a first start. */
