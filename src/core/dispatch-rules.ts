@@ -9,6 +9,8 @@ const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
 const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// GitHub cannot store text that is not valid Unicode: it refuses it with a 422.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export function validateRepository(value: unknown): string {
   if (typeof value !== 'string' || !REPOSITORY.test(value) || value.endsWith('/.') || value.endsWith('/..')) {
@@ -20,7 +22,7 @@ export function validateRepository(value: unknown): string {
 /** A workflow file name such as `deploy.yml`, or its numeric id. */
 export function validateWorkflow(value: unknown): string {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return String(value);
-  if (typeof value !== 'string' || value.length === 0 || value.length > 255 || /[/\\]/.test(value) || CONTROL.test(value)) {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 255 || /[/\\]/.test(value) || CONTROL.test(value) || LONE_SURROGATE.test(value)) {
     throw new DomainError('ValidationError', "workflow must be a workflow file name such as 'deploy.yml' (no path) or its numeric id");
   }
   return value;
@@ -28,8 +30,8 @@ export function validateWorkflow(value: unknown): string {
 
 /** A branch or tag name (`main`, `refs/heads/main`, `v1.2.0`). */
 export function validateRef(value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 255 || CONTROL.test(value) || /\s/.test(value)) {
-    throw new DomainError('ValidationError', "ref must be a branch or tag name such as 'main' (1–255 characters, no spaces)");
+  if (typeof value !== 'string' || value.length === 0 || value.length > 255 || CONTROL.test(value) || /\s/.test(value) || LONE_SURROGATE.test(value)) {
+    throw new DomainError('ValidationError', "ref must be a branch or tag name such as 'main' (1–255 characters, no spaces, valid Unicode)");
   }
   return value;
 }
@@ -65,11 +67,14 @@ export function validateInputs(value: unknown): DispatchInputs {
   }
   const out: DispatchInputs = {};
   for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
-    if (name.length === 0 || name.length > 100 || CONTROL.test(name)) {
+    if (name.length === 0 || name.length > 100 || CONTROL.test(name) || LONE_SURROGATE.test(name)) {
       throw new DomainError('ValidationError', `input name ${JSON.stringify(name)} is not valid`);
     }
     if (typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) {
       throw new DomainError('ValidationError', `input '${name}' must be a string, number or boolean`);
+    }
+    if (typeof v === 'string' && LONE_SURROGATE.test(v)) {
+      throw new DomainError('ValidationError', `input '${name}' must be valid Unicode (no lone surrogates)`);
     }
     out[name] = v;
   }
@@ -102,7 +107,7 @@ export const STATUS_DESCRIPTION_MAX = 140;
 export const STATUS_CONTEXT_MAX = 255;
 
 const ELLIPSIS = '…';
-const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 const codePointLength = (s: string) => {
   let n = 0;

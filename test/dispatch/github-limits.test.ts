@@ -251,3 +251,32 @@ describe('what stacklock sends a (fake) GitHub fits its limits', () => {
     expect(gh.latestStatus(SHA, 'stacklock/acme/infra/prod/vpc')!.description).toContain('Not dispatched: .github/workflows/plan.yaml: workflow must be');
   });
 });
+
+describe('text GitHub cannot store', () => {
+  it('refuses a lone surrogate in inputs, a workflow name or a ref with a clear 400', async () => {
+    const gh = await new FakeGitHub().start();
+    const t = await makeTestApp({ env: gh.tokenEnv() });
+    try {
+      await t.call({ method: 'PUT', url: '/api/v1/repos/acme/infra', payload: {} });
+      const ok = { key: 'acme/infra/vpc', repository: 'acme/infra', workflow: 'deploy.yml', ref: 'main' };
+      // Escaped by hand: JSON.stringify would escape a lone surrogate the same way.
+      const send = (payload: string) => t.call({ method: 'POST', url: '/api/v1/dispatches', headers: { 'content-type': 'application/json' }, payload });
+      const body = (extra: string) => JSON.stringify(ok).slice(0, -1) + ',' + extra + '}';
+      for (const [extra, fragment] of [
+        ['"inputs":{"stack":"half \\ud83d"}', "input 'stack' must be valid Unicode"],
+        ['"inputs":{"st\\ude00ck":"v"}', 'input name'],
+        ['"workflow":"deploy\\ud83d.yml"', 'workflow must be'],
+        ['"ref":"feature/\\ud83d"', 'ref must be'],
+      ] as const) {
+        const r = await send(body(extra));
+        expect(r.statusCode, extra).toBe(400);
+        expect(r.json(), extra).toMatchObject({ success: false, errorTag: 'ValidationError' });
+        expect(r.json().errorMessage, extra).toContain(fragment);
+      }
+      expect(gh.calls).toEqual([]);
+    } finally {
+      await t.close();
+      await gh.stop();
+    }
+  });
+});
