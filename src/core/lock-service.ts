@@ -220,6 +220,7 @@ export class LockService {
       caller: { principal: caller.name, holderId: normalizeHolderId(req.holderId) },
       force,
       mayForce,
+      recordAsForce: req.force === true && mayForce,
       reason: req.reason ?? null,
     });
     switch (result.outcome) {

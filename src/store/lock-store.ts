@@ -106,6 +106,12 @@ export interface ReleaseInput {
   readonly force: boolean;
   /** ...and is allowed to (locks:force). */
   readonly mayForce: boolean;
+  /**
+   * The caller asked for a force unlock and may force: audited as lock.force_deleted even when
+   * the lock is its own (an admin or a shared CI token forcing a lock it holds itself).
+   */
+  readonly recordAsForce?: boolean;
+  /** Recorded in the release's audit event whenever given. */
   readonly reason?: string | null;
 }
 

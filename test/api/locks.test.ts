@@ -89,6 +89,16 @@ describe('lock API', () => {
     expect(ev.json().data.events[0]).toMatchObject({ actor: 'token:oncall', key: 'a/b', details: { reason: 'runner died' } });
   });
 
+  it('audits a force unlock by the holder\'s own principal as a force, with its reason', async () => {
+    // The admin token holds it (as the CLI on the server's machine does) and forces it itself.
+    await acquire({ key: 'own/force', ttlMs: 60_000, message: 'stuck', holderId: 'vm:1:abc' });
+    const forced = await t.call({ method: 'DELETE', url: `/api/v1/locks/${encodeURIComponent('own/force')}?force=true&reason=${encodeURIComponent('runner died')}` });
+    expect(forced.statusCode).toBe(200);
+    expect(forced.json().data).toMatchObject({ outcome: 'force_released' });
+    const ev = await t.call({ method: 'GET', url: `/api/v1/events?key=${encodeURIComponent('own/force')}` });
+    expect(ev.json().data.events[0]).toMatchObject({ action: 'lock.force_deleted', actor: 'token:admin', details: { reason: 'runner died', holderId: 'vm:1:abc' } });
+  });
+
   it('lists by prefix with a cursor', async () => {
     for (const k of ['s/a', 's/b', 's/c', 't/a']) await acquire({ key: k, ttlMs: 60_000 });
     const p1 = await t.call({ method: 'GET', url: '/api/v1/locks?prefix=s/&limit=2' });

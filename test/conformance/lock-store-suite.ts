@@ -152,6 +152,25 @@ export function lockStoreConformance(name: string, harness: BackendHarness): voi
         expect((await release('k2', h('token:ci', 'run-1'), true, false)).outcome).toBe('released');
       });
 
+      it('audits a permitted force as one even on the caller\'s own lock, and records a given reason on any release', async () => {
+        await fresh();
+        // The admin token (or a shared CI token) holds the lock and forces it: a force, with its reason.
+        await acquire('own', h('token:admin', 'run-1'), { message: 'stuck' });
+        const forced = await store.release({ workspaceId: ws, key: 'own', caller: h('token:admin'), force: true, mayForce: true, recordAsForce: true, reason: 'runner died' });
+        expect(forced.outcome).toBe('force_released');
+        expect((await events({ action: 'lock.force_deleted' }))[0]).toMatchObject({
+          actor: 'token:admin', key: 'own', details: { holder: 'token:admin', holderId: 'run-1', message: 'stuck', reason: 'runner died' },
+        });
+        // An ordinary release that gives a reason keeps it.
+        await acquire('own2', h('token:ci', 'run-2'));
+        expect((await release('own2', h('token:ci', 'run-2'), false, false, 'done early')).outcome).toBe('released');
+        expect((await events({ action: 'lock.deleted' }))[0]).toMatchObject({ key: 'own2', details: { reason: 'done early' } });
+        // Without a reason, none is invented.
+        await acquire('own3', h('token:ci', 'run-3'));
+        await release('own3', h('token:ci', 'run-3'));
+        expect((await events({ action: 'lock.deleted' }))[0]!.details).not.toHaveProperty('reason');
+      });
+
       it('answers not_found for a free key and for an expired lock', async () => {
         await fresh();
         expect((await release('free', h('token:ci'))).outcome).toBe('not_found');

@@ -10,7 +10,7 @@ export function registerUnlock(program: Command): void {
     .command('unlock <key>')
     .description("release a lock; --force releases someone else's (needs locks:force). A key that is not locked only warns")
     .option('--force', "release it even if someone else holds it")
-    .option('--reason <reason>', 'why, recorded in the audit log of a forced release')
+    .option('--reason <reason>', 'why: recorded in the audit event of the release')
     .option('--holder-id <id>', 'release only if held under this holder id')
     .option('--json', 'print the released lock as JSON')
     .action(async (key: string, opts: { force?: boolean; reason?: string; holderId?: string; json?: boolean }, cmd: Command) => {

@@ -190,6 +190,7 @@ export class PostgresStore implements Store {
       this.batcher.run({
         op: 'release', workspaceId: input.workspaceId, key: input.key, principal: input.caller.principal,
         holderId: input.caller.holderId, force: input.force && input.mayForce, reason: input.reason ?? null,
+        auditForce: Boolean(input.recordAsForce && input.mayForce),
       }),
     );
     if (!row) {

@@ -301,7 +301,7 @@ export class SqliteStore implements Store, CommitStatsSource {
         return live ? { outcome: 'not_holder', lock: toLock(live) } : { outcome: 'not_found' };
       }
       const lock = toLock(row);
-      const own = mayRelease(lock.holder, input.caller);
+      const own = mayRelease(lock.holder, input.caller) && !(input.recordAsForce && input.mayForce);
       this.event(now, {
         workspaceId: input.workspaceId,
         action: own ? 'lock.deleted' : 'lock.force_deleted',
@@ -312,7 +312,7 @@ export class SqliteStore implements Store, CommitStatsSource {
           holder: lock.holder.principal,
           holderId: lock.holder.holderId,
           message: lock.message,
-          ...(own ? {} : { reason: input.reason ?? null }),
+          ...(own && input.reason == null ? {} : { reason: input.reason ?? null }),
         },
       });
       const kind = own ? 'released' : 'force_released';

@@ -9,6 +9,7 @@ import { sql as fenceSequences } from './0017-fence-sequences.js';
 import { sql as lockFunctions } from './0018-lock-functions.js';
 import { sql as batchFastPath } from './0019-batch-fast-path.js';
 import { sql as batchWithoutJoins } from './0020-batch-without-joins.js';
+import { sql as forceAudit } from './0021-force-audit.js';
 
 /**
  * Append-only: never edit a migration that has shipped; add the next number. Versions mirror
@@ -30,4 +31,6 @@ export const MIGRATIONS: ReadonlyArray<{ readonly version: number; readonly name
   { version: 19, name: 'batch-fast-path', sql: batchFastPath },
   // PostgreSQL only: SQLite has no 20.
   { version: 20, name: 'batch-without-joins', sql: batchWithoutJoins },
+  // PostgreSQL only: SQLite has no 21 (its release is TypeScript, not a stored function).
+  { version: 21, name: 'force-audit', sql: forceAudit },
 ];
