@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import { AUDIT_ACTIONS } from '../../core/audit.js';
 import { api, query } from './api.js';
-import { instant, text } from './format.js';
+import { Fields, LongText, Breakable } from './fields.js';
+import { instant } from './format.js';
 import { Grid } from './grid.js';
 import { useLoader } from './hooks.js';
 
@@ -63,15 +64,16 @@ export function ActivityPage({ version, initial }: { version: number; initial: U
         <button type="submit" class="primary">Filter</button>
         <button type="button" onClick={() => (setDraft({ key: '', action: '', actor: '' }), apply({ key: '', action: '', actor: '' }))}>Clear</button>
       </form>
-      <Grid caption="Audit events, newest first" columns={['Time', 'Action', 'Actor', 'Key', 'Token', 'Details']} loading={loading} error={error}>
+      <Grid caption="Audit events, newest first" columns={['Time', 'Action', 'Actor', 'Key', 'Token', 'Details']}
+        cols={['c-when', 'c-action', 'c-actor', 'c-key', 'c-token', 'c-details']} loading={loading} error={error}>
         {events.map((e) => (
           <tr key={e.id} data-event={e.action}>
-            <td data-label="Time" class="nowrap"><time dateTime={e.at}>{instant(e.at)}</time></td>
-            <td data-label="Action"><span class={`badge ${e.action.replace('.', '-')}`}>{e.action}</span></td>
-            <td data-label="Actor" class="nowrap">{e.actor}</td>
-            <td data-label="Key" class="key">{e.key ?? ''}</td>
+            <td data-label="Time"><time dateTime={e.at}>{instant(e.at)}</time></td>
+            <td data-label="Action"><span class={`badge ${e.action.replace('.', '-')}`}><Breakable value={e.action} after={ACTION_BREAKS} /></span></td>
+            <td data-label="Actor"><span><Breakable value={e.actor} after={ACTOR_BREAKS} /></span></td>
+            <td data-label="Key" class="key long">{e.key !== null && <LongText value={e.key} />}</td>
             <td data-label="Token" class="num">{e.token ?? ''}</td>
-            <td data-label="Details" class="event-details"><Details details={e.details} /></td>
+            <td data-label="Details" class="event-details long">{e.details && <Fields values={reasonFirst(e.details)} />}</td>
           </tr>
         ))}
       </Grid>
@@ -85,17 +87,12 @@ export function ActivityPage({ version, initial }: { version: number; initial: U
   );
 }
 
-function Details({ details }: { details: Record<string, unknown> | null }) {
-  if (!details) return null;
+// Where an action (lock.force_deleted) and an actor (repo:acme/infra) may wrap when their column is narrow.
+const ACTION_BREAKS = /(?<=[._])/;
+const ACTOR_BREAKS = /(?<=[:/])/;
+
+/** The reason of a forced release or a revocation is what a reader looks for first. */
+function reasonFirst(details: Record<string, unknown>): Record<string, unknown> {
   const { reason, ...rest } = details;
-  return (
-    <>
-      {reason !== undefined && reason !== null && <div class="reason">Reason: {text(reason)}</div>}
-      {Object.entries(rest)
-        .filter(([, v]) => v !== null && v !== undefined && v !== '')
-        .map(([k, v]) => (
-          <span key={k} class="kv"><span class="muted">{k}</span> {text(v)}</span>
-        ))}
-    </>
-  );
+  return reason === undefined ? rest : { reason, ...rest };
 }

@@ -59,22 +59,24 @@ export function App() {
     <>
       <a class="skip" href="#main">Skip to content</a>
       <header class="top">
-        <span class="brand"><span class="logo" aria-hidden="true" /> stacklock</span>
-        <nav aria-label="Sections">
-          {tabs.map(([href, label]) => (
-            <a key={href} href={`#${href}`} aria-current={`/${page}` === href ? 'page' : undefined}>{label}</a>
-          ))}
-        </nav>
-        <span class={`live ${status}`} role="status" title="Updates arrive by server-sent events">
-          {status === 'live' ? 'Live' : status === 'connecting' ? 'Connecting…' : 'Offline'}
-        </span>
-        <span class="who" title={`Scopes: ${session.scopes.join(', ') || 'read only'}`}>
-          {session.principal} <span class="muted">in {session.workspace.name}</span>
-        </span>
-        <button type="button" onClick={nextTheme} aria-label={`Colour theme: ${theme}. Change`}>
-          {theme === 'system' ? 'Theme: auto' : theme === 'light' ? 'Theme: light' : 'Theme: dark'}
-        </button>
-        <button type="button" onClick={signOut}>Sign out</button>
+        <div class="top-inner">
+          <span class="brand"><span class="logo" aria-hidden="true" /> stacklock</span>
+          <nav aria-label="Sections">
+            {tabs.map(([href, label]) => (
+              <a key={href} href={`#${href}`} aria-current={`/${page}` === href ? 'page' : undefined}>{label}</a>
+            ))}
+          </nav>
+          <span class={`live ${status}`} role="status" title="Updates arrive by server-sent events">
+            {status === 'live' ? 'Live' : status === 'connecting' ? 'Connecting…' : 'Offline'}
+          </span>
+          <span class="who" title={`Scopes: ${session.scopes.join(', ') || 'read only'}`}>
+            {session.principal} <span class="muted">in {session.workspace.name}</span>
+          </span>
+          <button type="button" onClick={nextTheme} aria-label={`Colour theme: ${theme}. Change`}>
+            {theme === 'system' ? 'Theme: auto' : theme === 'light' ? 'Theme: light' : 'Theme: dark'}
+          </button>
+          <button type="button" onClick={signOut}>Sign out</button>
+        </div>
       </header>
       <div class="toast" role="status" aria-live="polite">{message}</div>
       {page === 'locks' && <LocksPage session={session} version={version} announce={setMessage} />}

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, query, safeUrl } from './api.js';
+import { Breakable, LongText } from './fields.js';
 import { instant } from './format.js';
 import { Grid } from './grid.js';
 import { useLoader, useNow } from './hooks.js';
@@ -43,7 +44,8 @@ export function DispatchesPage({ version }: { version: number }) {
           </select>
         </label>
       </div>
-      <Grid caption="Workflow dispatches, newest first" columns={['Created', 'Key', 'Workflow', 'State', 'Links']} loading={loading} error={error}>
+      <Grid caption="Workflow dispatches, newest first" columns={['Created', 'Key', 'Workflow', 'State', 'Links']}
+        cols={['c-when', 'c-key', 'c-workflow', 'c-state', 'c-links']} loading={loading} error={error}>
         {rows.map((d) => <DispatchLine key={d.id} d={d} />)}
       </Grid>
       {!loading && rows.length === 0 && !error && <p class="empty">No dispatches{state ? ` in state ${state.replace(/_/g, ' ')}` : ''}.</p>}
@@ -57,19 +59,21 @@ function DispatchLine({ d }: { d: DispatchRow }) {
   const commit = safeUrl(d.links?.commit);
   return (
     <tr data-dispatch={d.id}>
-      <td data-label="Created" class="nowrap"><time dateTime={d.createdAt}>{instant(d.createdAt)}</time></td>
-      <td data-label="Key" class="key">{d.key}</td>
-      <td data-label="Workflow">
-        {d.repository} {d.workflow}
-        <span class="muted"> @ {d.ref}{d.pullRequest ? ` · PR #${d.pullRequest}` : ''}</span>
+      <td data-label="Created"><time dateTime={d.createdAt}>{instant(d.createdAt)}</time></td>
+      <td data-label="Key" class="key long"><LongText value={d.key} /></td>
+      <td data-label="Workflow" class="long">
+        <div>
+          <Breakable value={d.repository} /> <Breakable value={d.workflow} />
+          <span class="muted"> @ <Breakable value={d.ref} />{d.pullRequest ? ` · PR #${d.pullRequest}` : ''}</span>
+        </div>
       </td>
-      <td data-label="State">
+      <td data-label="State" class="long">
         <div>
           <span class={`badge state-${d.state}`}>{d.state.replace(/_/g, ' ')}</span>
           {d.blockedBy && d.state === 'waiting_for_lock' && (
             <div class="muted small">
-              behind {d.blockedBy.holder}
-              {d.blockedBy.message ? `: “${d.blockedBy.message}”` : ''}
+              behind <Breakable value={d.blockedBy.holder} />
+              {d.blockedBy.message ? <>: “<LongText value={d.blockedBy.message} />”</> : ''}
             </div>
           )}
           {d.dispatchedAt && <div class="muted small">sent {instant(d.dispatchedAt)}</div>}

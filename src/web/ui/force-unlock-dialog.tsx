@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { LockView } from '../../core/lock-view.js';
 import { api, ApiError } from './api.js';
+import { Breakable } from './fields.js';
 
 /**
  * The confirmation of a forced release: it names the holder and their message and asks for a
@@ -41,10 +42,10 @@ export function ForceUnlockDialog({ lock, onClose }: { lock: LockView | null; on
     <dialog ref={ref} aria-labelledby="force-title" onClose={() => lock && onClose(null)}>
       {lock && (
         <form onSubmit={submit}>
-          <h2 id="force-title">Force unlock {lock.key}?</h2>
+          <h2 id="force-title">Force unlock <Breakable value={lock.key} />?</h2>
           <p>
             It is held by <strong>{lock.holder.principal}</strong>
-            {lock.holder.holderId ? <> ({lock.holder.holderId})</> : null}
+            {lock.holder.holderId ? <> (<Breakable value={lock.holder.holderId} />)</> : null}
             {lock.message ? <>: “{lock.message}”</> : null}. Their deploy may still be running.
           </p>
           <label for="force-reason">Reason (recorded in the audit log)</label>

@@ -1,6 +1,7 @@
 import type { LockView } from '../../core/lock-view.js';
 import { api, query } from './api.js';
-import { ago, instant, text } from './format.js';
+import { Breakable, FieldValue, fieldLabel } from './fields.js';
+import { ago } from './format.js';
 import { useLoader } from './hooks.js';
 import { waitersOf } from './queue.js';
 
@@ -9,27 +10,29 @@ export function LockDetails({ lock, version, now }: { lock: LockView; version: n
   const { data, error } = useLoader(() => api<unknown>('GET', `/api/v1/locks/${encodeURIComponent(lock.key)}`), [lock.key, version]);
   const waiters = waitersOf(data ?? lock);
   const status = (data ?? {}) as { state?: string; availableAt?: string };
-  const facts: Array<[string, unknown]> = [
-    ['Holder', lock.holder.principal],
-    ['Holder id', lock.holder.holderId],
-    ...Object.entries(lock.holder.details ?? {}),
-    ['Acquired', instant(lock.acquiredAt)],
-    ['Last renewed', instant(lock.updatedAt)],
-    ['Expires', instant(lock.expiresAt)],
-    ['State', status.state === 'lock_delay' ? 'expired; held back by the lock-delay' : null],
-    ['Available at', status.availableAt && status.availableAt !== lock.expiresAt ? instant(status.availableAt) : null],
-    ['Lock id', lock.id],
-    ...Object.entries(lock.properties ?? {}).map(([k, v]): [string, unknown] => [`property ${k}`, v]),
+  // [label, the value's name in the server's JSON (how it is shown), value]
+  const facts: Array<[string, string, unknown]> = [
+    ['Key', 'key', lock.key],
+    ['Holder', 'holder', lock.holder.principal],
+    ['Holder id', 'holderId', lock.holder.holderId],
+    ...Object.entries(lock.holder.details ?? {}).map(([k, v]): [string, string, unknown] => [fieldLabel(k), k, v]),
+    ['Acquired', 'acquiredAt', lock.acquiredAt],
+    ['Last renewed', 'updatedAt', lock.updatedAt],
+    ['Expires', 'expiresAt', lock.expiresAt],
+    ['State', 'note', status.state === 'lock_delay' ? 'expired; held back by the lock-delay' : null],
+    ['Available at', 'availableAt', status.availableAt && status.availableAt !== lock.expiresAt ? status.availableAt : null],
+    ['Lock id', 'id', lock.id],
+    ...Object.entries(lock.properties ?? {}).map(([k, v]): [string, string, unknown] => [`Property ${k}`, k, v]),
   ];
   return (
     <div class="details">
       <dl>
         {facts
-          .filter(([, v]) => v !== null && v !== undefined && v !== '')
-          .map(([k, v]) => (
-            <div key={k}>
-              <dt>{k}</dt>
-              <dd>{text(v)}</dd>
+          .filter(([, , v]) => v !== null && v !== undefined && v !== '')
+          .map(([label, name, v]) => (
+            <div key={label} class={name === 'key' ? 'wide' : undefined}>
+              <dt>{label}</dt>
+              <dd><FieldValue name={name} value={v} /></dd>
             </div>
           ))}
       </dl>
@@ -43,7 +46,7 @@ export function LockDetails({ lock, version, now }: { lock: LockView; version: n
               {waiters.map((w) => (
                 <li key={w.position} value={w.position}>
                   <strong>{w.who}</strong>
-                  {w.holderId ? <span class="muted"> {w.holderId}</span> : null}
+                  {w.holderId ? <span class="muted"> <Breakable value={w.holderId} /></span> : null}
                   {w.message ? <> — “{w.message}”</> : null}
                   {w.since ? <span class="muted"> · waiting {ago(w.since, now)}</span> : null}
                 </li>

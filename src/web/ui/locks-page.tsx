@@ -6,14 +6,22 @@ import { ForceUnlockDialog } from './force-unlock-dialog.js';
 import { Grid } from './grid.js';
 import { countdown, instant, shortInstant } from './format.js';
 import { useDebounced, useLoader, useNow } from './hooks.js';
+import { Breakable, LongText } from './fields.js';
 import { LockDetails } from './lock-details.js';
 import { waitersOf } from './queue.js';
 
 const PAGE = 200;
 
+/** A lock of the list, with how many wait in its key's line (a server that does not say counts as none). */
+type ListedLock = LockView & { queueLength?: number };
+
 interface LockPage {
-  locks: LockView[];
+  locks: ListedLock[];
   nextCursor: string | null;
+}
+
+function waitingOf(lock: ListedLock): number {
+  return typeof lock.queueLength === 'number' ? lock.queueLength : (waitersOf(lock)?.length ?? 0);
 }
 
 /** Every live lock of the workspace, by key, with a live countdown; refetched on each change. */
@@ -25,7 +33,7 @@ export function LocksPage({ session, version, announce }: { session: SessionInfo
   const settled = useDebounced(prefix, 200);
   const now = useNow();
   const { data, error, loading } = useLoader(async () => {
-    const locks: LockView[] = [];
+    const locks: ListedLock[] = [];
     let cursor: string | null = null;
     for (let i = 0; i < pages; i++) {
       const page: LockPage = await api<LockPage>('GET', `/api/v1/locks${query({ prefix: settled, limit: PAGE, cursor })}`);
@@ -37,7 +45,6 @@ export function LocksPage({ session, version, announce }: { session: SessionInfo
   }, [settled, pages, version]);
 
   const locks = data?.locks ?? [];
-  const showQueue = locks.some((l) => waitersOf(l) !== null);
   return (
     <main id="main">
       <div class="toolbar">
@@ -50,7 +57,8 @@ export function LocksPage({ session, version, announce }: { session: SessionInfo
       </div>
       <Grid
         caption={`Live locks${settled ? ` under ${settled}` : ''}`}
-        columns={['Key', 'Holder', 'Message', 'Token', 'Acquired', 'Expires in', ...(showQueue ? ['Waiting'] : []), <span class="sr-only">Actions</span>]}
+        columns={['Key', 'Holder', 'Message', 'Token', 'Acquired', 'Expires in', 'Waiting', <span class="sr-only">Actions</span>]}
+        cols={['c-key', 'c-holder', 'c-message', 'c-token', 'c-time', 'c-expires', 'c-waiting', session.canForce ? 'c-actions c-actions-force' : 'c-actions']}
         loading={loading}
         error={error}
       >
@@ -60,21 +68,21 @@ export function LocksPage({ session, version, announce }: { session: SessionInfo
           return (
             <Fragment key={lock.key}>
               <tr data-key={lock.key}>
-                <th scope="row" data-label="Key" class="key">{lock.key}</th>
-                <td data-label="Holder">
+                <th scope="row" data-label="Key" class="key long"><LongText value={lock.key} /></th>
+                <td data-label="Holder" class="long">
                   <div>
-                    {lock.holder.principal}
-                    {lock.holder.holderId && <div class="muted small">{lock.holder.holderId}</div>}
+                    <Breakable value={lock.holder.principal} />
+                    {lock.holder.holderId && <div class="muted small holder-id" data-holder-id><Breakable value={lock.holder.holderId} /></div>}
                   </div>
                 </td>
-                <td data-label="Message">{lock.message}</td>
+                <td data-label="Message" class="long">{lock.message && <div><LongText value={lock.message} /></div>}</td>
                 <td data-label="Token" class="num">{lock.token}</td>
-                <td data-label="Acquired"><time dateTime={lock.acquiredAt} title={instant(lock.acquiredAt)}>{shortInstant(lock.acquiredAt, now)}</time></td>
+                <td data-label="Acquired" class="c-time"><time dateTime={lock.acquiredAt} title={instant(lock.acquiredAt)}>{shortInstant(lock.acquiredAt, now)}</time></td>
                 <td data-label="Expires in" class={left < 60_000 ? 'num soon' : 'num'}>
-                  <time dateTime={lock.expiresAt} title={instant(lock.expiresAt)} class="countdown">{countdown(left)}</time>
+                  <time dateTime={lock.expiresAt} title={`Expires ${instant(lock.expiresAt)}; acquired ${instant(lock.acquiredAt)}`} class="countdown">{countdown(left)}</time>
                 </td>
-                {showQueue && <td data-label="Waiting" class="num">{waitersOf(lock)?.length ?? 0}</td>}
-                <td>
+                <td data-label="Waiting" class={waitingOf(lock) > 0 ? 'num waiting' : 'num muted'}>{waitingOf(lock)}</td>
+                <td class="actions">
                   <div class="row-actions">
                   <button type="button" aria-expanded={expanded} aria-controls={`details-${lock.id}`}
                     onClick={() => setOpen(expanded ? null : lock.key)}>
@@ -88,7 +96,7 @@ export function LocksPage({ session, version, announce }: { session: SessionInfo
               </tr>
               {expanded && (
                 <tr class="expanded" id={`details-${lock.id}`}>
-                  <td colSpan={showQueue ? 8 : 7}>
+                  <td colSpan={8}>
                     <LockDetails lock={lock} version={version} now={now} />
                   </td>
                 </tr>
