@@ -29,7 +29,7 @@ export function principalOfToken(record: ApiTokenRecord): Principal | null {
 export function authenticator(resolvers: BearerResolver[]) {
   return async (authorization: string | undefined): Promise<Principal> => {
     if (!authorization) {
-      throw new DomainError('Unauthorized', 'missing bearer token: send "Authorization: Bearer <token>" (CLI: set STACKLOCK_TOKEN)');
+      throw new DomainError('Unauthorized', 'missing bearer token: send "Authorization: Bearer <token>" (CLI: --token, STACKLOCK_TOKEN, `stacklock login`, or --data-dir of a local server)');
     }
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!m) {

@@ -3,6 +3,7 @@ import { Agent, fetch, type Response } from 'undici';
 import { adminTokenPath } from '../auth/bootstrap.js';
 import { CliError, EXIT, fromEnvelope } from './errors.js';
 import { githubOidcLogin, type OidcLoginOptions } from './github-oidc-login.js';
+import { readUserConfig } from './user-config.js';
 
 export interface ClientOptions {
   readonly url: string;
@@ -33,18 +34,25 @@ const TRUE = new Set(['1', 'true', 'yes']);
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
-/**
- * Where the CLI talks and as whom: `--url`/`STACKLOCK_URL`, `--token`/`STACKLOCK_TOKEN`, or,
- * for a server on this machine, the admin token its first start wrote to the data dir.
- */
-export function resolveClientOptions(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): ClientOptions {
-  const url = (flags.url ?? env.STACKLOCK_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
-  let parsed: URL;
+/** The server: `--url`, `STACKLOCK_URL`, the one `stacklock login` saved, or the local default. */
+export function resolveServerUrl(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): string {
+  const url = (flags.url || env.STACKLOCK_URL || readUserConfig(env).url || 'http://127.0.0.1:8080').replace(/\/+$/, '');
   try {
-    parsed = new URL(url);
+    new URL(url);
   } catch {
     throw new CliError(`invalid server URL '${url}'`, EXIT.usage);
   }
+  return url;
+}
+
+/**
+ * Where the CLI talks and as whom, first found first: `--token`/`STACKLOCK_TOKEN`; the GitHub
+ * Actions OIDC login when asked; the admin token in a data dir named by `--data-dir` or
+ * `STACKLOCK_DATA_DIR`; the token `stacklock login` saved for the URL; and, for a server on this
+ * machine, the admin token its first start wrote to ./data.
+ */
+export function resolveClientOptions(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): ClientOptions {
+  const url = resolveServerUrl(flags, env);
   const explicit = flags.token ?? env.STACKLOCK_TOKEN;
   if (explicit) return { url, token: explicit.trim() };
   if (flags.githubOidc || TRUE.has((env.STACKLOCK_GITHUB_OIDC ?? '').toLowerCase())) {
@@ -55,15 +63,36 @@ export function resolveClientOptions(flags: GlobalFlags, env: NodeJS.ProcessEnv 
     };
     return { url, token: null, login: () => githubOidcLogin(login, env) };
   }
-  if (LOOPBACK.has(parsed.hostname)) {
-    const path = adminTokenPath(flags.dataDir ?? env.STACKLOCK_DATA_DIR ?? './data');
+  const namedDataDir = flags.dataDir || env.STACKLOCK_DATA_DIR;
+  const fromDataDir = (dir: string) => {
     try {
-      return { url, token: readFileSync(path, 'utf8').trim() };
+      return readFileSync(adminTokenPath(dir), 'utf8').trim();
     } catch {
-      // No local token: the server will say 401 with a hint.
+      return null;
     }
+  };
+  if (namedDataDir) {
+    const token = fromDataDir(namedDataDir);
+    if (token) return { url, token };
   }
+  const saved = readUserConfig(env).tokens?.[url];
+  if (saved) return { url, token: saved };
+  if (!namedDataDir && LOOPBACK.has(new URL(url).hostname)) {
+    const token = fromDataDir('./data');
+    if (token) return { url, token };
+  }
+  // No token: the server's 401 is explained with every way to give one.
   return { url, token: null };
+}
+
+/** What to do when the CLI had no token to send. */
+export function noTokenMessage(url: string): string {
+  return (
+    `no API token for ${url}. Give one in any of these ways: --token <token> or STACKLOCK_TOKEN=<token>; ` +
+    `\`stacklock login --url ${url} --token <token>\` once (saved in your config directory); ` +
+    `--data-dir <dir> or STACKLOCK_DATA_DIR=<dir> naming the data dir of a server on this machine, whose admin-token the CLI reads ` +
+    `(./data by default, so from the server's own directory nothing is needed); or, in GitHub Actions, --github-oidc`
+  );
 }
 
 export interface ApiResult<T> {
@@ -127,7 +156,10 @@ export class ApiClient {
     } catch {
       throw new CliError(`${this.options.url} answered HTTP ${response.status} with something that is not stacklock's JSON`, EXIT.unavailable);
     }
-    if (envelope.success !== true) throw fromEnvelope(envelope, response.status);
+    if (envelope.success !== true) {
+      if (response.status === 401 && !this.token) throw new CliError(noTokenMessage(this.options.url), EXIT.forbidden, 'Unauthorized');
+      throw fromEnvelope(envelope, response.status);
+    }
     return { status: response.status, data: envelope.data as T };
   }
 }

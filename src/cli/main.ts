@@ -6,6 +6,7 @@ import { registerList } from './commands/list.js';
 import { registerRepo } from './commands/repo.js';
 import { registerRun } from './commands/run.js';
 import { registerLock } from './commands/lock.js';
+import { registerLogin } from './commands/login.js';
 import { registerServer } from './commands/server.js';
 import { registerStatus } from './commands/status.js';
 import { registerToken } from './commands/token.js';
@@ -19,7 +20,7 @@ const program = new Command('stacklock')
   .version('0.1.0')
   .option('--url <url>', 'server address (env STACKLOCK_URL)')
   .option('--token <token>', 'API token (env STACKLOCK_TOKEN)')
-  .option('--data-dir <dir>', 'where a local server keeps its admin token (env STACKLOCK_DATA_DIR)')
+  .option('--data-dir <dir>', 'the data dir of a server on this machine, whose admin token to use (env STACKLOCK_DATA_DIR, default ./data)')
   .option('--github-oidc', 'in GitHub Actions, log in as the repository with the job\'s OIDC token (env STACKLOCK_GITHUB_OIDC=true)')
   .option('--oidc-workspace <workspace>', 'with --github-oidc: the workspace to log in to (env STACKLOCK_WORKSPACE, default "default")')
   .option('--oidc-audience <audience>', 'with --github-oidc: the token audience the server expects (env STACKLOCK_OIDC_AUDIENCE, default atmos-pro.com)')
@@ -38,6 +39,7 @@ registerWorkspace(program);
 registerRepo(program);
 registerDispatches(program);
 registerDispatch(program);
+registerLogin(program);
 
 for (const cmd of program.commands) cmd.exitOverride();
 

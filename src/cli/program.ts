@@ -11,8 +11,10 @@ Exit codes:
   5  server unreachable or failing
 
 Environment:
-  STACKLOCK_URL          server address (default http://127.0.0.1:8080)
-  STACKLOCK_TOKEN        API token (default: the local server's <data dir>/admin-token)
+  STACKLOCK_URL          server address (default: the one \`stacklock login\` saved, or http://127.0.0.1:8080)
+  STACKLOCK_TOKEN        API token (default: the admin-token of --data-dir / STACKLOCK_DATA_DIR,
+                         then the token \`stacklock login\` saved for the URL, then ./data/admin-token)
+  STACKLOCK_DATA_DIR     the data dir of a server on this machine
   STACKLOCK_GITHUB_OIDC  true: in GitHub Actions, log in as the repository with the job's OIDC token
                          (needs permissions: id-token: write); STACKLOCK_WORKSPACE and
                          STACKLOCK_OIDC_AUDIENCE say where and for which audience
