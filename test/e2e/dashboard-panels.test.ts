@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import type { Browser, BrowserContext, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/app.js';
@@ -18,20 +19,23 @@ declare const document: { createElement(t: string): { textContent: string }; bod
 describe.skipIf(!chromiumAvailable())('dashboard panels that follow the serverâ€™s data, in Chromium', { timeout: 120_000 }, () => {
   let server: ServerProcess;
   let browser: Browser;
+  const dataDir = tempDir('stacklock-panels-');
   const envelope = (data: unknown) => ({ status: 200, contentType: 'application/json', body: JSON.stringify({ success: true, status: 200, data, traceId: 't' }) });
 
   beforeAll(async () => {
-    server = await startServerProcess(tempDir('stacklock-panels-'));
+    server = await startServerProcess(dataDir);
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
     await server?.kill();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('shows real dispatches: one waiting behind a lock (who holds it and why), one sent, one GitHub refused; the waiting one turns dispatched when the lock is released', async () => {
     const gh = await new FakeGitHub().start();
-    const dispatching = await startServerProcess(tempDir('stacklock-panels-gh-'), [], gh.tokenEnv());
+    const ghDataDir = tempDir('stacklock-panels-gh-');
+    const dispatching = await startServerProcess(ghDataDir, [], gh.tokenEnv());
     try {
       const api = (method: string, path: string, body?: unknown) => apiAs(dispatching.url, dispatching.adminToken, method, path, body);
       expect((await api('PUT', '/api/v1/repos/acme/infra', {})).status).toBeLessThan(300);
@@ -77,6 +81,7 @@ describe.skipIf(!chromiumAvailable())('dashboard panels that follow the serverâ€
     } finally {
       await dispatching.kill();
       await gh.stop();
+      rmSync(ghDataDir, { recursive: true, force: true });
     }
   });
 

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
@@ -24,13 +25,14 @@ if (!chromiumAvailable() && mustHaveChromium()) {
 describe.skipIf(!chromiumAvailable())('dashboard in Chromium', { timeout: 120_000 }, () => {
   let server: ServerProcess;
   let browser: Browser;
+  const dataDir = tempDir('stacklock-dash-');
   const tokens: Record<string, string> = {};
 
   const apiCall = (token: string, method: string, path: string, body?: unknown) => apiAs(server.url, token, method, path, body);
   const signedInPage = (token: string, options: PageOptions = {}): Promise<Page> => openSignedIn(browser, server.url, token, options);
 
   beforeAll(async () => {
-    server = await startServerProcess(tempDir('stacklock-dash-'));
+    server = await startServerProcess(dataDir);
     browser = await launchChromium();
     tokens.admin = server.adminToken;
     for (const [name, scopes] of [['writer', ['locks:write']], ['deployer', ['locks:write']], ['oncall', ['locks:write', 'locks:force']]] as const) {
@@ -42,6 +44,7 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', { timeout: 120_00
   afterAll(async () => {
     await browser?.close();
     await server?.kill();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('signs in, shows a lock taken by the CLI without reloading, counts it down, and force-unlocks it by keyboard with an audited reason', async () => {

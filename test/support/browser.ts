@@ -34,8 +34,8 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /**
- * Where screenshots go: `docs/screenshots`, the pictures the README shows, so every browser test
- * run refreshes them (STACKLOCK_SCREENSHOT_DIR sends them elsewhere).
+ * Where screenshots go: `docs/screenshots`, the pictures the README shows (STACKLOCK_SCREENSHOT_DIR
+ * sends them elsewhere).
  */
 export function screenshotDir(): string {
   const dir = resolve(ROOT, process.env.STACKLOCK_SCREENSHOT_DIR ?? join('docs', 'screenshots'));
@@ -43,7 +43,16 @@ export function screenshotDir(): string {
   return dir;
 }
 
+/**
+ * Whether this run takes the README's pictures: only `npm run screenshots` sets
+ * STACKLOCK_SCREENSHOTS=1, so a plain test run never rewrites the tracked PNGs.
+ */
+export function screenshotsWanted(): boolean {
+  return process.env.STACKLOCK_SCREENSHOTS === '1';
+}
+
 export async function screenshot(page: Page, name: string): Promise<void> {
+  if (!screenshotsWanted()) return;
   await page.screenshot({ path: join(screenshotDir(), `${name}.png`), fullPage: true, animations: 'disabled' });
 }
 
