@@ -85,6 +85,37 @@ describe.skipIf(!chromiumAvailable())('dashboard panels that follow the serverâ€
     }
   });
 
+  it('shows the Dispatches tab without a reload once the first dispatch exists', async () => {
+    const gh = await new FakeGitHub().start();
+    const ghDataDir = tempDir('stacklock-panels-first-');
+    const dispatching = await startServerProcess(ghDataDir, [], gh.tokenEnv());
+    try {
+      const api = (method: string, path: string, body?: unknown) => apiAs(dispatching.url, dispatching.adminToken, method, path, body);
+      expect((await api('PUT', '/api/v1/repos/acme/infra', {})).status).toBeLessThan(300);
+      const page = await openSignedIn(browser, dispatching.url, dispatching.adminToken);
+      await page.evaluate(() => (window.injected = 7));
+      const tab = page.getByRole('link', { name: 'Dispatches' });
+      await page.waitForTimeout(500);
+      expect(await tab.count()).toBe(0);
+
+      // The first dispatch, for a free key: it goes out at once and no lock changes.
+      const r = await api('POST', '/api/v1/dispatches', { key: 'acme/infra/prod/first', repository: 'acme/infra', workflow: 'apply.yml', ref: 'main' });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      const created = Date.now();
+      await tab.waitFor({ timeout: 10_000 });
+      console.log(`dashboard: the Dispatches tab appeared ${Date.now() - created} ms after the first dispatch`);
+      await tab.click();
+      await page.locator(`tr[data-dispatch="${r.body.data.id}"]`).waitFor();
+      expect(await page.evaluate(() => window.injected)).toBe(7); // the same page: no reload
+      expect(pageProblems(page)).toEqual([]);
+      await page.context().close();
+    } finally {
+      await dispatching.kill();
+      await gh.stop();
+      rmSync(ghDataDir, { recursive: true, force: true });
+    }
+  });
+
   it('has no Dispatches section while the server has no dispatches, and renders only http(s) links', async () => {
     // The dashboard asks once, at sign-in, whether the server has dispatches: wait for that answer.
     const signIn = async (context: BrowserContext) => {

@@ -8,6 +8,8 @@ import { LocksPage } from './locks-page.js';
 import { SignIn } from './sign-in.js';
 import { useTheme } from './theme.js';
 
+const DISPATCH_PROBE_MS = 4000;
+
 type Phase = { kind: 'loading' } | { kind: 'signed-out'; notice: string | null } | { kind: 'signed-in'; session: SessionInfo };
 
 export function App() {
@@ -35,9 +37,23 @@ export function App() {
   const active = phase.kind === 'signed-in';
   const recheck = useCallback(() => void api('GET', '/api/v1/session').catch(() => undefined), []);
   const { version, status } = useLiveChanges(active, recheck);
+  // Creating a dispatch changes no lock, so nothing on the stream says the first one exists: until
+  // one does, ask at sign-in, at every change and every few seconds.
   useEffect(() => {
-    if (active) void dispatchesAvailable().then(setHasDispatches);
-  }, [active]);
+    if (!active) {
+      setHasDispatches(false);
+      return;
+    }
+    if (hasDispatches) return;
+    let stopped = false;
+    const probe = () => void dispatchesAvailable().then((yes) => yes && !stopped && setHasDispatches(true));
+    probe();
+    const id = setInterval(probe, DISPATCH_PROBE_MS);
+    return () => {
+      stopped = true;
+      clearInterval(id);
+    };
+  }, [active, hasDispatches, version]);
   useEffect(() => {
     if (!message) return;
     const id = setTimeout(() => setMessage(null), 6000);
