@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startOidcJob, type OidcJob } from '../support/actions-token-endpoint.js';
+import { tempDir } from '../support/app.js';
 import { call, until } from '../support/http-waiter.js';
 import { BIN, ROOT, type ServerProcess } from '../support/processes.js';
 
@@ -48,7 +49,7 @@ function evaluate(template: string, inputs: Record<string, string>, outputs: Rec
 /**
  * Runs the action's "run under the lock" step the way the runner does: inputs with their
  * defaults, the step's env evaluated, its `run` by bash in its working directory. The set-up step
- * (npm ci of the action, or npm install from the registry) is replaced by this checkout's build.
+ * (npm ci of the action's own checkout) is replaced by this checkout's build.
  */
 function runActionStep(given: Record<string, string>, jobEnv: Record<string, string>, watch?: { stderr: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const inputs: Record<string, string> = {};
@@ -85,7 +86,7 @@ describe('the GitHub Action (action.yml)', () => {
 
   it('is a composite action with the documented inputs, each one passed to its script', () => {
     expect(action.runs.using).toBe('composite');
-    for (const name of ['key', 'ttl', 'message', 'wait', 'command', 'url', 'token', 'workspace', 'oidc-audience', 'version']) {
+    for (const name of ['key', 'ttl', 'message', 'wait', 'command', 'url', 'token', 'workspace', 'oidc-audience']) {
       expect(action.inputs[name], name).toBeDefined();
     }
     expect(Object.entries(action.inputs).filter(([, s]) => s.required).map(([n]) => n).sort()).toEqual(['command', 'key', 'url']);
@@ -94,6 +95,30 @@ describe('the GitHub Action (action.yml)', () => {
     for (const used of new Set(script.match(/\bINPUT_[A-Z_]+/g))) expect(passed, `${used} is not set by action.yml`).toContain(used);
     // No input is pasted into a script: every `run:` only names a script file.
     for (const step of action.runs.steps) expect(step.run).not.toContain('${{');
+  });
+
+  it('runs the CLI from its own checkout, never a package fetched by name from a registry', async () => {
+    // Whoever claims a name on the registry would run code in every workflow installing it.
+    expect(action.inputs.version).toBeUndefined();
+    const setup = action.runs.steps[0]!;
+    // The set-up step with a stand-in npm that notes how it was called.
+    const fakeBin = tempDir('stacklock-fake-npm-');
+    const calls = join(fakeBin, 'calls');
+    writeFileSync(join(fakeBin, 'npm'), `#!/bin/sh\necho "$(pwd) $*" >> ${calls}\n`, { mode: 0o755 });
+    const output = join(fakeBin, 'github-output');
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(setup.env ?? {})) env[k] = evaluate(String(v), {}, {});
+    const r = spawnSync('bash', ['-e', '-c', setup.run], {
+      env: { PATH: `${fakeBin}:${process.env.PATH}`, HOME: process.env.HOME, GITHUB_OUTPUT: output, ...env },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(calls, 'utf8')).toBe(`${ROOT} ci --no-audit --no-fund\n`);
+    expect(readFileSync(output, 'utf8')).toBe(`bin=${join(ROOT, 'bin/stacklock.js')}\n`);
+    // Nor do the docs tell anyone to install it by name.
+    for (const doc of ['README.md', 'docs/github-actions.md', 'docs/atmos.md', 'docs/dispatch.md']) {
+      expect(readFileSync(join(ROOT, doc), 'utf8'), doc).not.toMatch(/npm (install|i)\b[^\n]*\bstacklock@/);
+    }
   });
 
   it('logs in with the job’s OIDC token, runs the command under the repository’s lock, and releases it', async () => {
