@@ -29,6 +29,8 @@ export interface LeaseStore {
   leave(waiterId: string): Promise<boolean>;
   /** The live waiters of a key, first in line first. */
   queue(workspaceId: string, key: string): Promise<Waiter[]>;
+  /** How many live waiters each of `keys` has (one query for a page of locks); keys with none are absent. */
+  queueLengths(workspaceId: string, keys: readonly string[]): Promise<Map<string, number>>;
   /** Deletes up to `limit` waiters whose lease lapsed (their server died). Housekeeping only. */
   purgeLapsed(limit: number): Promise<number>;
   /**

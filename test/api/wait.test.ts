@@ -42,6 +42,23 @@ describe('waiting for a lock', () => {
     expect(await queue()).toEqual([]);
   });
 
+  it('lists each lock with the length of its line, and reports the lease after the wait', async () => {
+    await acquire({ holderId: 'holder' });
+    await t.call({ method: 'POST', url: '/api/v1/locks', payload: { key: 'other/key', ttlMs: 60_000, holderId: 'x' } });
+    const waits = ['w1', 'w2', 'w3', 'w4'].map((id) => acquire({ holderId: id, waitMs: 30_000 }));
+    await until(async () => (await queue()).length === 4);
+    const listed = (await t.call({ method: 'GET', url: '/api/v1/locks' })).json().data.locks as Array<{ key: string; queueLength: number }>;
+    expect(listed.map((l) => [l.key, l.queueLength])).toEqual([[K, 4], ['other/key', 0]]);
+    await release('holder');
+    const first = await waits[0]!;
+    expect(first.json().data).toMatchObject({ holder: { holderId: 'w1' }, heldMs: expect.any(Number), leaseRemainingMs: expect.any(Number) });
+    expect(first.json().data.leaseRemainingMs).toBeLessThanOrEqual(60_000);
+    for (const id of ['w1', 'w2', 'w3']) {
+      await release(id);
+    }
+    await Promise.all(waits);
+  });
+
   it('serves waiters first come, first served', async () => {
     await acquire({ holderId: 'holder' });
     const order: string[] = [];

@@ -49,6 +49,19 @@ export function leaseStoreConformance(name: string, harness: BackendHarness): vo
         expect(q[0]!.leaseExpiresAt.getTime() - q[0]!.since.getTime()).toBe(LEASE);
       });
 
+      it('counts the live waiters of several keys in one call, for a page of the listing', async () => {
+        await fresh();
+        await join('a', h('token:ci', 'a1'));
+        await join('a', h('token:ci', 'a2'));
+        await join('b', h('token:ci', 'b1'));
+        const lapsing = await join('b', h('token:ci', 'b2'), 1_000);
+        await join('elsewhere', h('token:ci', 'e1'));
+        expect(await store.leases.queueLengths(ws, ['a', 'b', 'free'])).toEqual(new Map([['a', 2], ['b', 2]]));
+        await waitUntil(store, lapsing.leaseExpiresAt);
+        expect(await store.leases.queueLengths(ws, ['a', 'b'])).toEqual(new Map([['a', 2], ['b', 1]]));
+        expect(await store.leases.queueLengths(ws, [])).toEqual(new Map());
+      });
+
       it('gives an available key only to the head of its line, and removes the head from the line in the granting transaction', async () => {
         await fresh();
         const a = h('token:ci', 'a');

@@ -32,6 +32,15 @@ const acquireBody = {
   },
 } as const;
 
+/** A lock in the listing: its status, and how many wait in its line (the whole line: GET /locks/{key}). */
+const listedLockSchema = {
+  type: 'object',
+  properties: {
+    ...keyStatusSchema.properties,
+    queueLength: { type: 'integer', description: 'how many wait in line for it' },
+  },
+} as const;
+
 /** A grant: the lock, and where its lease stood when the server answered. */
 const grantSchema = {
   type: 'object',
@@ -189,7 +198,7 @@ export async function lockRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
           200: envelopeSchema({
             type: 'object',
             properties: {
-              locks: { type: 'array', items: keyStatusSchema },
+              locks: { type: 'array', items: listedLockSchema },
               nextCursor: { type: ['string', 'null'] },
             },
           }),
@@ -207,13 +216,17 @@ export async function lockRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
         ...(prefix ? { prefix } : {}),
         ...(cursor ? { after: decodeCursor(cursor) } : {}),
       });
-      const now = await ctx.store.now();
+      const [now, waiting] = await Promise.all([
+        ctx.store.now(),
+        ctx.store.leases.queueLengths(principal.workspaceId, page.locks.map((l) => l.key)),
+      ]);
       return okEnvelope(
         {
           locks: page.locks.map((l) => ({
             ...lockView(l),
             state: l.expiresAt.getTime() > now.getTime() ? 'held' : 'lock_delay',
             availableAt: availableAt(l, lockDelayMs).toISOString(),
+            queueLength: waiting.get(l.key) ?? 0,
           })),
           nextCursor: page.nextAfter === null ? null : Buffer.from(page.nextAfter, 'utf8').toString('base64url'),
         },

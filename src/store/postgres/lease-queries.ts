@@ -98,6 +98,16 @@ export class PostgresLeases implements LeaseStore {
     return (await this.ctx.all<WaiterRow>(QUEUE, [workspaceId, key])).map(toWaiter);
   }
 
+  async queueLengths(workspaceId: string, keys: readonly string[]): Promise<Map<string, number>> {
+    if (keys.length === 0) return new Map();
+    const rows = await this.ctx.all<{ key: string; n: number }>(
+      `SELECT key, count(*)::integer AS n FROM lock_waiters
+       WHERE workspace_id = $1 AND key = ANY($2::text[]) AND lease_expires_at > ${NOW} GROUP BY key`,
+      [workspaceId, keys],
+    );
+    return new Map(rows.map((r) => [r.key, r.n]));
+  }
+
   async purgeLapsed(limit: number): Promise<number> {
     const rows = await this.ctx.all(
       `DELETE FROM lock_waiters WHERE seq IN (

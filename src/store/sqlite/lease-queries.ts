@@ -50,6 +50,10 @@ export class SqliteLeases implements LeaseStore {
       queue: db.prepare<[string, string, number], WaiterRow>(
         'SELECT * FROM lock_waiters WHERE workspace_id = ? AND key = ? AND lease_expires_at > ? ORDER BY seq',
       ),
+      queueLengths: db.prepare<[string, string, number], { key: string; n: number }>(
+        `SELECT key, count(*) AS n FROM lock_waiters
+         WHERE workspace_id = ? AND key IN (SELECT value FROM json_each(?)) AND lease_expires_at > ? GROUP BY key`,
+      ),
       purge: db.prepare<[number, number]>(
         'DELETE FROM lock_waiters WHERE seq IN (SELECT seq FROM lock_waiters WHERE lease_expires_at <= ? LIMIT ?)',
       ),
@@ -109,6 +113,12 @@ export class SqliteLeases implements LeaseStore {
 
   async queue(workspaceId: string, key: string): Promise<Waiter[]> {
     return this.stmt.queue.all(workspaceId, key, this.ctx.clock.now().getTime()).map(toWaiter);
+  }
+
+  async queueLengths(workspaceId: string, keys: readonly string[]): Promise<Map<string, number>> {
+    if (keys.length === 0) return new Map();
+    const rows = this.stmt.queueLengths.all(workspaceId, JSON.stringify(keys), this.ctx.clock.now().getTime());
+    return new Map(rows.map((r) => [r.key, r.n]));
   }
 
   purgeLapsed(limit: number): Promise<number> {
