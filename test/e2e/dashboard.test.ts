@@ -174,6 +174,18 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', { timeout: 120_00
     expect(locks.body.data.locks).toEqual([]);
   });
 
+  it('shows the sign-in form at once when its session is signed out in another tab', async () => {
+    const page = await signedInPage(tokens.writer!);
+    const other = await page.context().newPage();
+    await other.goto(server.url);
+    await other.getByRole('heading', { name: 'Locks' }).waitFor();
+    await other.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').waitFor({ timeout: 2_500 });
+    expect(await page.getByRole('status').filter({ hasText: 'Your token was revoked or expired' }).count()).toBe(1);
+    expect(pageProblems(page)).toEqual([]);
+    await page.context().close();
+  });
+
   it('fits a phone', async () => {
     const page = await signedInPage(tokens.admin!, { width: 390, height: 844, colorScheme: 'dark' });
     await page.locator('tr[data-key="acme/infra/staging/eks"]').waitFor();

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ActivityPage } from './activity-page.js';
-import { api, rememberSession, type SessionInfo, whenSignedOut } from './api.js';
+import { api, ApiError, rememberSession, type SessionInfo, whenSignedOut } from './api.js';
 import { DispatchesPage, dispatchesAvailable } from './dispatches-page.js';
 import { syncServerTime, useHash } from './hooks.js';
 import { useLiveChanges } from './live.js';
@@ -9,6 +9,7 @@ import { SignIn } from './sign-in.js';
 import { useTheme } from './theme.js';
 
 const DISPATCH_PROBE_MS = 4000;
+const REVOKED = 'Your token was revoked or expired. Sign in again.';
 
 type Phase = { kind: 'loading' } | { kind: 'signed-out'; notice: string | null } | { kind: 'signed-in'; session: SessionInfo };
 
@@ -30,12 +31,18 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    whenSignedOut(() => signedOut('Your session ended. Sign in again.'));
+    whenSignedOut(() => signedOut(REVOKED));
     api<SessionInfo>('GET', '/api/v1/session').then(signedIn, () => signedOut(null));
   }, []);
 
   const active = phase.kind === 'signed-in';
-  const recheck = useCallback(() => void api('GET', '/api/v1/session').catch(() => undefined), []);
+  // The stream ended or was refused: a 401 now means the session is gone (its token revoked, or it
+  // expired), so show the sign-in form at once instead of a page that still looks live.
+  const recheck = useCallback(() => {
+    api('GET', '/api/v1/session').catch((error: unknown) => {
+      if (error instanceof ApiError && error.status === 401) signedOut(REVOKED);
+    });
+  }, []);
   const { version, status } = useLiveChanges(active, recheck);
   // Creating a dispatch changes no lock, so nothing on the stream says the first one exists: until
   // one does, ask at sign-in, at every change and every few seconds.

@@ -6,8 +6,9 @@ export type LiveStatus = 'connecting' | 'live' | 'offline';
 /**
  * Subscribes to /api/v1/stream. Returns a counter that grows with every committed change in the
  * workspace (bursts are coalesced for 100 ms), which pages use to refetch, and the link's status.
- * EventSource reconnects by itself after a network error; after a refusal (the session ended)
- * it stops, and we retry a few seconds later: a 401 then brings the sign-in form back.
+ * When the stream ends, `onRefused` checks the session at once (a 401 signs the page out).
+ * EventSource reconnects by itself after a network error; after a refusal it stops, and we
+ * reconnect a few seconds later.
  */
 export function useLiveChanges(enabled: boolean, onRefused: () => void): { version: number; status: LiveStatus } {
   const [version, setVersion] = useState(0);
@@ -33,10 +34,14 @@ export function useLiveChanges(enabled: boolean, onRefused: () => void): { versi
         }, 100);
       });
       source.onerror = () => {
+        // The server ends a session's stream when the session ends (its token revoked, signed out,
+        // expired): ask at once whether it still stands, so a 401 brings the sign-in form back now
+        // rather than after the reconnect below.
+        onRefused();
         if (source?.readyState === EventSource.CLOSED) {
           setStatus('offline');
           source.close();
-          if (!stopped) retry = setTimeout(() => (onRefused(), connect()), 3000);
+          if (!stopped) retry = setTimeout(connect, 3000);
         } else {
           setStatus('connecting');
         }
