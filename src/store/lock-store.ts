@@ -48,6 +48,12 @@ export interface LockStore {
 
   /** Called after a change has committed (on any replica, where the backend can hear them). */
   onChange(listener: (change: LockChange) => void): () => void;
+  /**
+   * Called with a token's id once its revocation has committed (on any replica, where the backend
+   * can hear them), so that what it opened (a live stream) ends at once; null when some may have
+   * been missed (a feed that reconnected): whoever cares checks again.
+   */
+  onTokenRevoked(listener: (tokenId: string | null) => void): () => void;
 }
 
 export interface StoreCapabilities {

@@ -61,6 +61,33 @@ describe('GET /api/v1/stream', () => {
     expect((await fetch(`${url}/api/v1/stream`, { headers: { cookie } })).status).toBe(401);
   });
 
+  it('ends at once, saying why, every stream of a token that is revoked: a bearer\'s and a dashboard session\'s', async () => {
+    const created = await fetch(`${url}/api/v1/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'viewer', scopes: ['locks:write'] }),
+    });
+    const { token } = ((await created.json()) as { data: { token: string } }).data;
+    const bearer = sseEvents((await fetch(`${url}/api/v1/stream`, { headers: { authorization: `Bearer ${token}` } })).body!);
+    const signIn = await fetch(`${url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const dashboard = sseEvents((await fetch(`${url}/api/v1/stream`, { headers: { cookie } })).body!);
+    // The admin's own stream stays open.
+    const admin = sseEvents((await fetch(`${url}/api/v1/stream`, { headers: { authorization: `Bearer ${t.adminToken}` } })).body!);
+    for (const s of [bearer, dashboard, admin]) expect((await s.next()).value).toMatchObject({ event: 'ready' });
+
+    const revokedAt = Date.now();
+    const revoked = await fetch(`${url}/api/v1/tokens/viewer`, { method: 'DELETE', headers: { authorization: `Bearer ${t.adminToken}` } });
+    expect(revoked.status).toBe(200);
+    for (const s of [bearer, dashboard]) {
+      expect((await s.next()).value).toEqual({ event: 'ended', data: { reason: 'token_revoked', message: 'the token this stream was opened with was revoked' } });
+      expect((await s.next()).done).toBe(true);
+    }
+    expect(Date.now() - revokedAt).toBeLessThan(2_000);
+    await t.call({ method: 'POST', url: '/api/v1/locks', payload: { key: 'still/live', ttlMs: 60_000, holderId: 'h' } });
+    expect((await admin.next()).value).toMatchObject({ event: 'change', data: { key: 'still/live' } });
+  });
+
   it('needs authentication', async () => {
     const res = await fetch(`${url}/api/v1/stream`);
     expect(res.status).toBe(401);

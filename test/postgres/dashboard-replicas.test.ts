@@ -64,7 +64,29 @@ describe('dashboard across replicas on PostgreSQL', () => {
       body: JSON.stringify({ key: 'acme/infra/prod/vpc', force: true, reason: 'from the other replica' }),
     });
     expect(forced.status).toBe(200);
-    expect((await events.next()).value).toMatchObject({ event: 'change', data: { kind: 'released' } });
+    // The dashboard's Force unlock of the caller's own lock is audited (and streamed) as a force.
+    expect((await events.next()).value).toMatchObject({ event: 'change', data: { kind: 'force_released' } });
     abort.abort();
+  });
+
+  it('ends on replica A, at once, the streams of a token revoked on replica B (its NOTIFY)', async () => {
+    const [a] = urls as [string, string];
+    const ws = await stores[0]!.ensureWorkspace('default');
+    const viewer = generateToken();
+    await stores[0]!.createToken({ workspaceId: ws.id, name: 'viewer', tokenHash: hashToken(viewer), scopes: ['locks:write'], createdBy: 'test' });
+    const signIn = await fetch(`${a}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: viewer }) });
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const streams = [
+      sseEvents((await fetch(`${a}/api/v1/stream`, { headers: { cookie } })).body!),
+      sseEvents((await fetch(`${a}/api/v1/stream`, { headers: { authorization: `Bearer ${viewer}` } })).body!),
+    ];
+    for (const s of streams) expect((await s.next()).value).toMatchObject({ event: 'ready' });
+    const revokedAt = Date.now();
+    expect(await stores[1]!.revokeToken({ workspaceId: ws.id, name: 'viewer', by: 'test', reason: null })).not.toBeNull();
+    for (const s of streams) {
+      expect((await s.next()).value).toMatchObject({ event: 'ended', data: { reason: 'token_revoked' } });
+      expect((await s.next()).done).toBe(true);
+    }
+    expect(Date.now() - revokedAt).toBeLessThan(3_000);
   });
 });

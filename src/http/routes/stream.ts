@@ -12,7 +12,8 @@ const RECHECK_SESSION_MS = 15_000;
  * (on PostgreSQL that includes other replicas' changes). The dashboard refetches what a change
  * touches; a change carries only a key, a kind and a token. A stream opened with a dashboard
  * session ends with it: at its expiry, at a sign-out through this server, and otherwise at the
- * first change after it was signed out or its token revoked elsewhere (checked at most every 15 s).
+ * first change after it was signed out elsewhere (checked at most every 15 s). Any stream ends at
+ * once, after an `ended` event, when the token it was opened with is revoked (on any replica).
  */
 export async function streamRoutes(app: FastifyInstance, { ctx, sessions }: { ctx: AppContext; sessions: DashboardSessions }): Promise<void> {
   // Open streams never end by themselves: close them when the server closes, or close() would wait for every browser.
@@ -47,10 +48,30 @@ export async function streamRoutes(app: FastifyInstance, { ctx, sessions }: { ct
         });
       };
       const stop = ctx.store.onChange((change) => void send(change));
+      // A revoked token ends its streams at once (a dashboard session's, or a bearer's): whether
+      // this one's was revoked is asked again the way the request was authenticated.
+      const authorization = request.headers.authorization;
+      const stillValid = async () => {
+        try {
+          if (session) return (await sessions.resolve(session.secret)) !== null;
+          await ctx.authenticate(authorization);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const stopRevoked = ctx.store.onTokenRevoked(() => {
+        void stillValid().then(async (valid) => {
+          if (valid || !reply.sse.isConnected) return;
+          await reply.sse.send({ event: 'ended', data: { reason: 'token_revoked', message: 'the token this stream was opened with was revoked' } }).catch(() => undefined);
+          close();
+        });
+      });
       open.add(close);
       const stopSession = session ? endWithSession(sessions, session.record, session.record.expiresAt.getTime() - now.getTime(), close) : () => undefined;
       reply.sse.onClose(() => {
         stop();
+        stopRevoked();
         stopSession();
         open.delete(close);
       });

@@ -335,6 +335,11 @@ export class PostgresStore implements Store {
     return this.feed.subscribe(listener);
   }
 
+  /** Heard after this store has forgotten the token (it subscribed first, in the constructor). */
+  onTokenRevoked(listener: (tokenId: string | null) => void): () => void {
+    return this.feed.onTokenRevoked(listener);
+  }
+
   /** Direct access for tests and tools; not part of the port. */
   get database(): pg.Pool {
     return this.pool;

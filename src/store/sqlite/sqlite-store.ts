@@ -443,6 +443,7 @@ export class SqliteStore implements Store, CommitStatsSource {
       this.stmt.revokeToken.run(now, row.id);
       this.event(now, { workspaceId: input.workspaceId, action: 'token.revoked', actor: input.by,
         details: { name: row.name, ...(input.reason ? { reason: input.reason } : {}) } });
+      this.writes.onCommit(() => this.changes.emit('token-revoked', row.id));
       return toToken(this.stmt.tokenByName.get(input.workspaceId, input.name) as TokenRow);
     });
   }
@@ -450,6 +451,11 @@ export class SqliteStore implements Store, CommitStatsSource {
   onChange(listener: (change: LockChange) => void): () => void {
     this.changes.on('change', listener);
     return () => this.changes.off('change', listener);
+  }
+
+  onTokenRevoked(listener: (tokenId: string | null) => void): () => void {
+    this.changes.on('token-revoked', listener);
+    return () => this.changes.off('token-revoked', listener);
   }
 
   /** Written inside the caller's transaction. */
