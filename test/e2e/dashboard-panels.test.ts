@@ -169,6 +169,7 @@ describe.skipIf(!chromiumAvailable())('dashboard panels that follow the serverâ€
     expect((await apiAs(server.url, server.adminToken, 'POST', '/api/v1/locks', { key, ttlMs: 600_000, message: 'applying', holderId: 'run-1' })).status).toBe(201);
     const page = await openSignedIn(browser, server.url, server.adminToken);
     const row = page.locator(`tr[data-key="${key}"]`);
+    expect(await row.locator('td[data-label="Waiting"]').innerText()).toBe('0');
     await row.getByRole('button', { name: 'Details' }).click();
     await page.getByText('History of this key').waitFor();
     await page.getByRole('heading', { name: 'Waiting (0)' }).waitFor();
@@ -184,6 +185,8 @@ describe.skipIf(!chromiumAvailable())('dashboard panels that follow the serverâ€
       await until(async () => JSON.stringify((await apiAs(server.url, server.adminToken, 'GET', `/api/v1/locks/${encodeURIComponent(key)}`)).body).includes(holderId));
     }
     try {
+      // The list says how many wait, without opening Details (the lock's queueLength).
+      await expect.poll(() => row.locator('td[data-label="Waiting"]').innerText(), { timeout: 8_000 }).toBe('2');
       await row.getByRole('button', { name: 'Details' }).click();
       await page.getByRole('heading', { name: 'Waiting (2)' }).waitFor();
       const queue = await page.locator('ol.queue').innerText();

@@ -11,6 +11,9 @@ import { LockDetails } from './lock-details.js';
 import { waitersOf } from './queue.js';
 
 const PAGE = 200;
+// Joining or leaving a key's line changes no lock, so the stream does not announce it: the list
+// (and its Waiting counts) is also read again this often.
+const QUEUE_REFRESH_MS = 5000;
 
 /** A lock of the list, with how many wait in its key's line (a server that does not say counts as none). */
 type ListedLock = LockView & { queueLength?: number };
@@ -42,7 +45,7 @@ export function LocksPage({ session, version, announce }: { session: SessionInfo
       if (!cursor) break;
     }
     return { locks, more: cursor !== null };
-  }, [settled, pages, version]);
+  }, [settled, pages, version, Math.floor(now / QUEUE_REFRESH_MS)]);
 
   const locks = data?.locks ?? [];
   return (
