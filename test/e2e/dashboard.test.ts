@@ -186,6 +186,23 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', { timeout: 120_00
     await page.context().close();
   });
 
+  it('signs itself out within about two seconds when its token is revoked, instead of staying Live', async () => {
+    const made = await apiCall(tokens.admin!, 'POST', '/api/v1/tokens', { name: 'short-lived', scopes: ['locks:write'] });
+    expect(made.status).toBe(201);
+    const page = await signedInPage(made.body.data.token);
+    expect(await page.locator('.live').innerText()).toBe('Live');
+
+    const revoked = await apiCall(tokens.admin!, 'DELETE', '/api/v1/tokens/short-lived?reason=leaked');
+    expect(revoked.status).toBe(200);
+    const at = Date.now();
+    await page.getByText('Your token was revoked or expired').waitFor({ timeout: 2_500 });
+    console.log(`dashboard: signed out ${Date.now() - at} ms after the revocation`);
+    await page.getByLabel('API token').waitFor();
+    expect(await page.locator('.live').count()).toBe(0);
+    expect(pageProblems(page)).toEqual([]);
+    await page.context().close();
+  });
+
   it('fits a phone', async () => {
     const page = await signedInPage(tokens.admin!, { width: 390, height: 844, colorScheme: 'dark' });
     await page.locator('tr[data-key="acme/infra/staging/eks"]').waitFor();

@@ -33,6 +33,13 @@ export function useLiveChanges(enabled: boolean, onRefused: () => void): { versi
           setVersion((v) => v + 1);
         }, 100);
       });
+      // The server's word that this stream's token was revoked: it closes the stream right after.
+      source.addEventListener('ended', () => {
+        source?.close();
+        setStatus('offline');
+        onRefused();
+        if (!stopped) retry = setTimeout(connect, 3000);
+      });
       source.onerror = () => {
         // The server ends a session's stream when the session ends (its token revoked, signed out,
         // expired): ask at once whether it still stands, so a 401 brings the sign-in form back now
