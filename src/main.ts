@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { bootstrap } from './auth/bootstrap.js';
@@ -5,6 +6,7 @@ import type { Config, Env } from './config.js';
 import { Reaper } from './core/reaper.js';
 import { buildApp, type AppDeps } from './http/app.js';
 import type { Store } from './store/store.js';
+import { DataDirInUse, lockDataDir, type DataDirLock } from './store/sqlite/data-dir-lock.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 
 /**
@@ -34,6 +36,9 @@ export async function createStore(config: Config, env: Env = process.env, log: S
   return store;
 }
 
+/** A start that cannot go on for a reason the operator can fix: one line, and exit 2. */
+export class StartupRefused extends Error {}
+
 export type StoreLog = (level: 'warn' | 'error', message: string, error?: unknown) => void;
 
 export interface RunningServer {
@@ -50,7 +55,24 @@ export async function startServer(config: Config, deps: Partial<AppDeps> = {}): 
     if (appLog) appLog[level]({ err: error }, message);
     else process.stderr.write(`${message}\n`);
   };
-  const store = deps.store ?? (await createStore(config, process.env, storeLog));
+  // One server per SQLite data dir, refused before the database is opened.
+  let dataDir: DataDirLock | null = null;
+  if (!deps.store && !config.databaseUrl) {
+    mkdirSync(config.dataDir, { recursive: true });
+    try {
+      dataDir = lockDataDir(config.dataDir);
+    } catch (error) {
+      if (error instanceof DataDirInUse) throw new StartupRefused(error.message);
+      throw error;
+    }
+  }
+  let store: Store;
+  try {
+    store = deps.store ?? (await createStore(config, process.env, storeLog));
+  } catch (error) {
+    dataDir?.release();
+    throw error;
+  }
   const app = await buildApp(config, { ...deps, store });
   appLog = app.log;
   const boot = await bootstrap(store, config.dataDir);
@@ -65,7 +87,21 @@ export async function startServer(config: Config, deps: Partial<AppDeps> = {}): 
   store.onChange((c) => {
     if (c.kind === 'expired') app.log.info({ key: c.key, token: c.token, workspaceId: c.workspaceId }, 'lock expired');
   });
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    dataDir?.release();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new StartupRefused(`port ${config.port} on ${config.host} is already in use (another stacklock server, or another program): stop it, or start with --port <port> (env PORT)`);
+    }
+    if (code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new StartupRefused(`cannot listen on ${config.host}:${config.port} (${code}): pick another --host or --port (ports below 1024 need privileges)`);
+    }
+    throw error;
+  }
   reaper.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -81,6 +117,7 @@ export async function startServer(config: Config, deps: Partial<AppDeps> = {}): 
         await reaper.stop();
         await app.close();
         await store.close();
+        dataDir?.release();
       })()),
   };
 }

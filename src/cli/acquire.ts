@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { LockView } from '../core/lock-view.js';
+import { formatDuration } from '../core/duration.js';
 import type { ApiClient } from './client.js';
+import { CliError, EXIT } from './errors.js';
 import { watchWait } from './wait-progress.js';
 
 export interface AcquireOptions {
@@ -24,6 +26,36 @@ const ANSWER_SLACK_MS = 60_000;
  * Aborting the request (Ctrl-C) closes the connection, which takes us out of the line at once.
  */
 export async function acquireLock(client: ApiClient, o: AcquireOptions): Promise<Grant> {
+  if (o.waitMs === 0) return acquireOnce(client, o);
+  // A server that shuts down lets its waiters go (a retryable 503), and one restarting cannot be
+  // reached for a moment: either way, join the line again while the wait lasts.
+  const deadline = performance.now() + o.waitMs;
+  let pause = 1_000;
+  for (;;) {
+    try {
+      return await acquireOnce(client, { ...o, waitMs: Math.max(1, Math.round(deadline - performance.now())) });
+    } catch (error) {
+      const left = deadline - performance.now() - pause;
+      if (!(error instanceof CliError && error.exitCode === EXIT.unavailable) || o.signal?.aborted || left < 1_000) throw error;
+      const why = error.context?.retryable ? 'the server is shutting down and let everyone in line go' : (error as Error).message;
+      o.progress(`${why}; joining the line again in ${formatDuration(pause)} (${formatDuration(Math.round(left / 1000) * 1000)} of the wait left)`);
+      await sleep(pause, o.signal);
+      pause = Math.min(pause * 2, 5_000);
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
+
+async function acquireOnce(client: ApiClient, o: AcquireOptions): Promise<Grant> {
   const body = { key: o.key, ttlMs: o.ttlMs, message: o.message, holderId: o.holderId, ...(o.waitMs > 0 ? { waitMs: o.waitMs } : {}) };
   const sentAt = performance.now();
   const granted = (r: { status: number; data: GrantView }): Grant => ({ ...r, validUntil: leaseValidUntil(sentAt, r.data, o.ttlMs) });

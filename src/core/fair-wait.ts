@@ -31,6 +31,8 @@ export type WaitOutcome =
 export class FairWait {
   /** Wakes this process's other waiters on a key when one of them leaves its line. */
   private readonly left = new EventEmitter();
+  /** Aborted when the server shuts down: every wait ends with a retryable Unavailable. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly store: Store,
@@ -39,7 +41,13 @@ export class FairWait {
     this.left.setMaxListeners(0);
   }
 
+  /** Ends every wait, now and to come, with a retryable Unavailable (the server is shutting down). */
+  stop(): void {
+    this.stopping.abort();
+  }
+
   async wait(input: AcquireInput, waitMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
+    if (this.stopping.signal.aborted) throw shuttingDown();
     const started = performance.now();
     const deadline = started + waitMs;
     const topic = `${input.workspaceId}\u0000${input.key}`;
@@ -59,11 +67,13 @@ export class FairWait {
     const unsubscribe = this.store.onChange(onChange);
     this.left.on(topic, onWake);
     signal?.addEventListener('abort', onWake);
+    this.stopping.signal.addEventListener('abort', onWake);
 
     let waiter = await join().catch((error: unknown) => {
       unsubscribe();
       this.left.off(topic, onWake);
       signal?.removeEventListener('abort', onWake);
+      this.stopping.signal.removeEventListener('abort', onWake);
       throw error;
     });
     let granted = false;
@@ -78,6 +88,7 @@ export class FairWait {
     try {
       for (;;) {
         if (signal?.aborted) throw disconnected();
+        if (this.stopping.signal.aborted) throw shuttingDown();
         woken = false;
         const result = await this.store.acquire({ ...input, waiterId: waiter.id, recordDenial: false });
         if (result.outcome === 'granted' || result.outcome === 'renewed') {
@@ -115,12 +126,20 @@ export class FairWait {
       unsubscribe();
       this.left.off(topic, onWake);
       signal?.removeEventListener('abort', onWake);
+      this.stopping.signal.removeEventListener('abort', onWake);
       if (!granted) {
         await leases.leave(waiter.id).catch(() => undefined); // else its lease lapses on its own
         this.left.emit(topic);
       }
     }
   }
+}
+
+/** Retryable: the client may come back to another replica, or to this one once it is up again. */
+export const SHUTTING_DOWN_MESSAGE = 'the stacklock server is shutting down, so it let everyone waiting in line go: try again in a few seconds (your place in line is not kept)';
+
+function shuttingDown(): DomainError {
+  return new DomainError('Unavailable', SHUTTING_DOWN_MESSAGE, { retryable: true, reason: 'shutting_down' });
 }
 
 function disconnected(): DomainError {

@@ -134,6 +134,11 @@ export class LockService {
     throw error;
   }
 
+  /** Lets every waiter go with a retryable Unavailable: the server is shutting down. */
+  stopWaiting(): void {
+    this.waiting.stop();
+  }
+
   /** Heartbeat: extends the caller's live grant with this fencing token; LockLost when it is gone. */
   async renew(caller: Principal, req: RenewRequest): Promise<Lock> {
     requireScope(caller, 'locks:write');

@@ -149,6 +149,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     atmosFlow: dispatches.flow,
   };
 
+  // Requests waiting in line would hold up the close until their wait ran out: let them go first,
+  // each answered with a retryable 503, so a shutdown is prompt and the waiter knows why.
+  app.addHook('preClose', async () => ctx.locks.stopWaiting());
+
   const sessions = new DashboardSessions(deps.store, deps.store.dashboardSessions);
   const authenticateRequest = requestAuthenticator(authenticate, sessions);
 

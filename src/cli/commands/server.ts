@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { buildConfig, type ServerFlags } from '../../config.js';
+import { CliError, EXIT } from '../errors.js';
 
 export function registerServer(program: Command): void {
   program
@@ -16,14 +17,27 @@ export function registerServer(program: Command): void {
     .action(async (_flags: ServerFlags, cmd: Command) => {
       // --data-dir is also a global option (the CLI reads the admin token there), so read both levels.
       // Loaded here, not at the top: every other command starts faster without the server's modules.
-      const { startServer } = await import('../../main.js');
-      const server = await startServer(buildConfig(cmd.optsWithGlobals<ServerFlags>(), process.env));
+      const { startServer, StartupRefused } = await import('../../main.js');
+      let server: Awaited<ReturnType<typeof startServer>>;
+      try {
+        server = await startServer(buildConfig(cmd.optsWithGlobals<ServerFlags>(), process.env));
+      } catch (error) {
+        if (error instanceof StartupRefused) throw new CliError(error.message, EXIT.usage);
+        throw error;
+      }
       let stopping = false;
       const stop = (signal: string) => {
-        if (stopping) return;
+        if (stopping) {
+          // A second Ctrl-C: the operator does not want to wait for in-flight requests.
+          server.app.log.warn({ signal }, 'second signal: exiting now');
+          process.exit(1);
+        }
         stopping = true;
-        server.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
-        const force = setTimeout(() => process.exit(1), 10_000);
+        server.app.log.info({ signal }, 'shutting down: waiters in line are told to retry, in-flight requests finish');
+        const force = setTimeout(() => {
+          server.app.log.error('shutdown took longer than 10s: exiting anyway');
+          process.exit(1);
+        }, 10_000);
         force.unref();
         server.close().then(
           () => process.exit(0),
