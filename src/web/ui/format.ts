@@ -32,6 +32,12 @@ export function ago(iso: string, now: number): string {
   return `${countdown(ms)} ago`;
 }
 
+/** How long someone has waited since `iso`: "waiting for 1m 09s", never "waiting 1m 09s ago". */
+export function waitingFor(iso: string, now: number): string {
+  const ms = now - new Date(iso).getTime();
+  return ms < 5_000 ? 'just joined' : `waiting for ${countdown(ms)}`;
+}
+
 function pad(n: number): string {
   return String(n).padStart(2, '0');
 }

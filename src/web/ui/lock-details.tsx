@@ -1,7 +1,7 @@
 import type { LockView } from '../../core/lock-view.js';
 import { api, query } from './api.js';
 import { Breakable, FieldValue, fieldLabel } from './fields.js';
-import { ago } from './format.js';
+import { waitingFor } from './format.js';
 import { useLoader } from './hooks.js';
 import { waitersOf } from './queue.js';
 
@@ -48,7 +48,7 @@ export function LockDetails({ lock, version, now }: { lock: LockView; version: n
                   <strong>{w.who}</strong>
                   {w.holderId ? <span class="muted"> <Breakable value={w.holderId} /></span> : null}
                   {w.message ? <> — “{w.message}”</> : null}
-                  {w.since ? <span class="muted"> · waiting {ago(w.since, now)}</span> : null}
+                  {w.since ? <span class="muted"> · {waitingFor(w.since, now)}</span> : null}
                 </li>
               ))}
             </ol>
