@@ -190,7 +190,7 @@ describe.skipIf(!chromiumAvailable())('dashboard in Chromium', { timeout: 120_00
     const made = await apiCall(tokens.admin!, 'POST', '/api/v1/tokens', { name: 'short-lived', scopes: ['locks:write'] });
     expect(made.status).toBe(201);
     const page = await signedInPage(made.body.data.token);
-    expect(await page.locator('.live').innerText()).toBe('Live');
+    await expect.poll(() => page.locator('.live').innerText()).toBe('Live');
 
     const revoked = await apiCall(tokens.admin!, 'DELETE', '/api/v1/tokens/short-lived?reason=leaked');
     expect(revoked.status).toBe(200);

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { LockView } from '../../core/lock-view.js';
 import { api, ApiError } from './api.js';
-import { Breakable } from './fields.js';
+import { Breakable, LongText } from './fields.js';
 
 /**
  * The confirmation of a forced release: it names the holder and their message and asks for a
@@ -39,18 +39,20 @@ export function ForceUnlockDialog({ lock, onClose }: { lock: LockView | null; on
   };
 
   return (
-    <dialog ref={ref} aria-labelledby="force-title" onClose={() => lock && onClose(null)}>
+    <dialog ref={ref} aria-labelledby="force-title force-key" onClose={() => lock && onClose(null)}>
       {lock && (
         <form onSubmit={submit}>
-          <h2 id="force-title">Force unlock <Breakable value={lock.key} />?</h2>
+          <h2 id="force-title">Force unlock this lock?</h2>
+          <p id="force-key" class="key dialog-key"><LongText value={lock.key} /></p>
           <p>
             It is held by <strong>{lock.holder.principal}</strong>
             {lock.holder.holderId ? <> (<Breakable value={lock.holder.holderId} />)</> : null}
-            {lock.message ? <>: “{lock.message}”</> : null}. Their deploy may still be running.
+            {lock.message ? <>: “<LongText value={lock.message} />”</> : null}. Their deploy may still be running.
           </p>
           <label for="force-reason">Reason (recorded in the audit log)</label>
           <textarea
             id="force-reason"
+            autofocus
             required
             maxLength={1024}
             rows={3}
