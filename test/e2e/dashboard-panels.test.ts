@@ -190,7 +190,7 @@ describe.skipIf(!chromiumAvailable())('dashboard panels that follow the server�
       await row.getByRole('button', { name: 'Details' }).click();
       await page.getByRole('heading', { name: 'Waiting (2)' }).waitFor();
       const queue = await page.locator('ol.queue').innerText();
-      expect(queue).toMatch(/^token:admin acme\/infra\/actions\/runs\/77\/attempts\/1\/apply.*“next apply”.*waiting .+\ntoken:admin run-3.* waiting /);
+      expect(queue).toMatch(/^token:admin acme\/infra\/actions\/runs\/77\/attempts\/1\/apply.*“next apply”.*(waiting for .+|just joined)\ntoken:admin run-3.* (waiting for .+|just joined)/);
       expect(pageProblems(page)).toEqual([]);
     } finally {
       for (const w of waiters) w.disconnect();
