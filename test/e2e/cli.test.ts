@@ -116,4 +116,28 @@ describe('the stacklock CLI against a real server on loopback', () => {
     expect(r.code).toBe(0);
     for (const code of ['0  done', '2  bad usage', '3  the lock is held', '4  not permitted', '5  server unreachable']) expect(r.stdout).toContain(code);
   });
+
+  it('says in help that --ttl is required and --grace defaults to 10s', async () => {
+    for (const command of ['lock', 'run']) {
+      const help = (await runCli([command, '--help'], env)).stdout;
+      expect(help, command).toMatch(/--ttl <ttl>\s+\(required\)/);
+    }
+    const run = (await runCli(['run', '--help'], env)).stdout.replace(/\s+/g, ' ');
+    expect(run).toContain('SIGTERM and SIGKILL (default: 10s)');
+    expect(run).not.toContain('10000');
+  });
+
+  it('lists a 512-character key and a CI holder id in a readable table, the job name kept', async () => {
+    const long = `acme/infra/${'very-long-stack-name/'.repeat(23)}component`;
+    expect(long.length).toBeGreaterThan(480);
+    const holderId = 'acme/infrastructure-live/actions/runs/12345678901/attempts/2/terraform-apply-production';
+    expect((await runCli(['lock', long, '--ttl', '1m', '--holder-id', holderId], env)).code).toBe(0);
+    const list = await runCli(['list', '--prefix', 'acme/infra/very-long'], env);
+    const [header, row] = list.stdout.trimEnd().split('\n') as [string, string];
+    expect(header.indexOf('HOLDER')).toBeLessThanOrEqual(62);
+    // The key's start and its last segment (the component), cut in the middle to the 60-character column.
+    expect(row.startsWith(`${long.slice(0, 59 - 'component'.length - 1)}…/component `)).toBe(true);
+    expect(row).toMatch(/token:admin \(acme\/infras.*….*\/terraform-apply-production\)/);
+    expect((await runCli(['unlock', long, '--holder-id', holderId], env)).code).toBe(0);
+  });
 });

@@ -141,7 +141,12 @@ describe('dispatch gating with real server processes', () => {
     const env = { STACKLOCK_URL: server!.url, STACKLOCK_TOKEN: server!.adminToken };
     await api('POST', '/api/v1/locks', { key: VPC, ttlMs: 600_000, message: 'm', holderId: 'run-1' });
     const d = (await dispatch(api, VPC)).data;
-    const c = await runCli(['dispatch', 'cancel', d.id, '--reason', 'superseded by hand'], env);
+    // The short id the listing shows is enough.
+    const listed = await runCli(['dispatches', '--key', VPC], env);
+    const short = listed.stdout.split('\n')[1]!.split(/\s+/)[0]!;
+    expect(short).toBe(d.id.slice(0, 8));
+    expect((await runCli(['dispatch', 'cancel', 'zz'], env)).stderr).toContain("'zz' is not a dispatch id");
+    const c = await runCli(['dispatch', 'cancel', short, '--reason', 'superseded by hand'], env);
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toBe(`Cancelled dispatch ${d.id} (acme/infra atmos-terraform-apply.yaml for '${VPC}')\n`);
     const again = await runCli(['dispatch', 'cancel', d.id], env);

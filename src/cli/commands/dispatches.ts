@@ -50,7 +50,8 @@ export function registerDispatches(program: Command): void {
         table(
           ['ID', 'KEY', 'STATE', 'WORKFLOW', 'CREATED', 'NOTE'],
           data.dispatches.map((d) => [
-            d.id,
+            // The first 8 characters, as git shows commits: enough for dispatch cancel.
+            d.id.slice(0, 8),
             truncate(d.key, 60),
             d.state,
             truncate(`${d.repository} ${d.workflow}@${d.ref}`, 60),

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import type { LockView } from '../../core/lock-view.js';
 import { CliError, EXIT } from '../errors.js';
-import { holderText, printJson, remaining, table, truncate } from '../output.js';
+import { holderText, printJson, remaining, table, truncate, truncateMiddle } from '../output.js';
+
+/** Keys may be 512 characters: the column stays readable (--json has them whole). */
+const KEY_WIDTH = 60;
 import { clientFor } from '../program.js';
 
 export function registerList(program: Command): void {
@@ -37,7 +40,7 @@ export function registerList(program: Command): void {
       process.stdout.write(
         table(
           ['KEY', 'HOLDER', 'TOKEN', 'EXPIRES', 'MESSAGE'],
-          locks.map((l) => [l.key, truncate(holderText(l), 60), String(l.token), expiryText(l, now), truncate(l.message, 60)]),
+          locks.map((l) => [truncateMiddle(l.key, KEY_WIDTH), holderText(l, 60), String(l.token), expiryText(l, now), truncate(l.message, 60)]),
         ) + '\n',
       );
     });

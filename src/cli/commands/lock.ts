@@ -28,7 +28,7 @@ export function registerLock(program: Command): void {
   program
     .command('lock <key>')
     .description('lock a stack; exits 3 (and says who holds it, why, and until when) when someone else holds it')
-    .requiredOption('--ttl <ttl>', 'how long the lock lives: milliseconds (30000) or 90s, 15m, 2h', ttlOption)
+    .requiredOption('--ttl <ttl>', '(required) how long the lock lives: milliseconds (30000) or 90s, 15m, 2h', ttlOption)
     .option('--message <message>', 'shown to anyone the lock blocks', '')
     .option('--holder-id <id>', 'who holds it; the same id renews the lock instead of being refused (default: this CI job, or this process)')
     .option('--wait <duration>', 'when held, wait in line up to this long (first come, first served), printing who holds it and your place', waitOption)

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Command as Commander } from 'commander';
+import { Option, type Command as Commander } from 'commander';
 import { formatDuration } from '../../core/duration.js';
 import { acquireLock } from '../acquire.js';
 import { encodeKey, type ApiClient } from '../client.js';
@@ -27,10 +27,14 @@ export function registerRun(program: Commander): void {
     .description(
       'run a command while holding the lock on <key>: renews the lease every third of the TTL, releases it when the command ends, and exits with the command\'s exit code (3 if the lease was lost)',
     )
-    .requiredOption('--ttl <ttl>', 'lease length, renewed every third of it while the command runs: 90s, 2m...', ttlOption)
+    .requiredOption('--ttl <ttl>', '(required) lease length, renewed every third of it while the command runs: 90s, 2m...', ttlOption)
     .option('--message <message>', 'shown to anyone the lock blocks', '')
     .option('--wait <duration>', 'when held, wait in line up to this long (first come, first served)', waitOption)
-    .option('--grace <duration>', 'after a lost lease, how long the command has between SIGTERM and SIGKILL', durationOption('grace period'), 10_000)
+    .addOption(
+      new Option('--grace <duration>', 'after a lost lease, how long the command has between SIGTERM and SIGKILL')
+        .argParser(durationOption('grace period'))
+        .default(10_000, '10s'),
+    )
     .option('--holder-id <id>', 'who holds it (default: a fresh id for this run)')
     .addHelpText(
       'after',
