@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Ajv from 'ajv';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import { fastifySSE } from '@fastify/sse';
 import swagger from '@fastify/swagger';
@@ -92,9 +92,16 @@ export interface AppContext {
 
 /** Builds the server without listening: `main` listens, tests use `inject()`. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
-  const logger = deps.logger ?? { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] };
+  const logger = deps.logger ?? {
+    level: config.logLevel,
+    redact: ['req.headers.authorization', 'req.headers.cookie'],
+    // Readable lines for a person at a terminal; JSON, one object per line, for everything else.
+    ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true } } } : {}),
+  };
   const app = Fastify({
     ...(isLoggerInstance(logger) ? { loggerInstance: logger } : { logger }),
+    // One line per request (below), not fastify's two ("incoming request", "request completed").
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { maxParamLength: 8192, ignoreTrailingSlash: true },
@@ -108,6 +115,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         .send(errorEnvelope(domain.tag, error.code === 'FST_ERR_BAD_URL' ? 'malformed URL: bad percent-encoding' : domain.message, request.id));
     },
   }) as unknown as FastifyInstance;
+
+  app.addHook('onResponse', async (request, reply) => {
+    // The path without its query string: a reason or a prefix is the caller's business.
+    const path = request.url.split('?', 1)[0];
+    request.log.info(
+      { method: request.method, path, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, principal: request.principal?.name },
+      `${request.method} ${path} ${reply.statusCode}`,
+    );
+  });
 
   // Bodies are validated without coercion ("5000" is not a TTL); query strings and params are
   // strings on the wire and are coerced to the declared types.

@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startServerProcess, type ServerProcess } from '../support/processes.js';
+import { BIN, ROOT, runCli, startServerProcess, type ServerProcess } from '../support/processes.js';
 import { tempDir } from '../support/app.js';
 
 describe('the stacklock CLI against a real server on loopback', () => {
@@ -139,5 +142,35 @@ describe('the stacklock CLI against a real server on loopback', () => {
     expect(row.startsWith(`${long.slice(0, 59 - 'component'.length - 1)}…/component `)).toBe(true);
     expect(row).toMatch(/token:admin \(acme\/infras.*….*\/terraform-apply-production\)/);
     expect((await runCli(['unlock', long, '--holder-id', holderId], env)).code).toBe(0);
+  });
+  it('runs the README\'s CLI tour as printed, every lock it lists made by one of its commands', async () => {
+    const fresh = await startServerProcess(tempDir());
+    try {
+      const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+      const tour = /## A tour of the CLI\n\n```console\n([\s\S]*?)```/.exec(readme)![1]!;
+      // Times, durations left and holder ids differ from run to run; the rest must match.
+      const shape = (text: string) =>
+        text
+          .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, 'TIME')
+          .replace(/\(in [\dhms]+\)|in [\dhms]+/g, 'in D')
+          .replace(/\([^()\s]+:\d+:[0-9a-f]+\)/g, '(HOLDER)')
+          .replace(/[ \t]+/g, ' ')
+          .trim();
+      const steps = tour.split(/^\$ /m).filter(Boolean).map((step) => {
+        const [command, ...output] = step.split('\n');
+        return { command: command!, output: output.join('\n') };
+      });
+      expect(steps.length).toBeGreaterThanOrEqual(5);
+      for (const { command, output } of steps) {
+        // As a terminal shows it: stdout and stderr in the order written.
+        const r = spawnSync('bash', ['-c', 'exec 2>&1; ' + command.replaceAll('npx stacklock', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)}`)], {
+          env: { ...process.env, STACKLOCK_URL: fresh.url, STACKLOCK_TOKEN: fresh.adminToken, GITHUB_ACTIONS: '' },
+          encoding: 'utf8',
+        });
+        expect(shape(r.stdout), command).toBe(shape(output));
+      }
+    } finally {
+      await fresh.kill();
+    }
   });
 });

@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/app.js';
 import { startCli } from '../support/cli-process.js';
 import { freePort } from '../support/embedded-postgres.js';
 import { call, until } from '../support/http-waiter.js';
-import { runCli, startServerProcess, type ServerProcess } from '../support/processes.js';
+import { BIN, runCli, startServerProcess, type ServerProcess } from '../support/processes.js';
 
 /** Starting and stopping the server as an operator does: what it says, how fast, and what waiters see. */
 describe('the server starting and stopping', () => {
@@ -66,5 +67,31 @@ describe('the server starting and stopping', () => {
     await call(again.url, again.adminToken, 'DELETE', `/api/v1/locks/${encodeURIComponent(key)}?holderId=alice`);
     expect(await waiter.exited, waiter.stderr()).toBe(0);
     expect(waiter.stdout()).toMatch(/^Locked 'acme\/infra\/prod\/vpc'.*holder token:admin \(bob\)/);
+  });
+  it('logs one line per request at info: JSON when not on a terminal, pino-pretty on one', async () => {
+    const server = await start(tempDir());
+    expect((await call(server.url, server.adminToken, 'GET', '/api/v1/whoami?probe=1')).status).toBe(200);
+    await until(async () => server.log().includes('/api/v1/whoami'), 5_000, 'the request logged');
+    const lines = server.log().split('\n').filter((l) => l.includes('/api/v1/whoami'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 30, msg: 'GET /api/v1/whoami 200', method: 'GET', path: '/api/v1/whoami', status: 200, principal: 'token:admin' });
+    expect(server.log()).not.toContain(server.adminToken);
+
+    // On a terminal (script(1) gives it one): readable lines, not JSON.
+    const port = await freePort();
+    const dir = tempDir();
+    const tty = spawn('script', ['-qec', `${process.execPath} ${BIN} server --data-dir ${dir} --port ${port}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    tty.stdout.on('data', (d) => (out += d));
+    try {
+      await until(async () => out.includes('stacklock listening on'), 20_000, 'the server on a terminal');
+      await fetch(`http://127.0.0.1:${port}/healthz`);
+      await until(async () => out.includes('GET /healthz 200'), 5_000, 'the request logged');
+      expect(out).toMatch(/INFO.*GET \/healthz 200/);
+      expect(out).not.toContain('"level"');
+    } finally {
+      tty.kill('SIGTERM');
+      await new Promise((resolve) => tty.once('exit', resolve));
+    }
   });
 });

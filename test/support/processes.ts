@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 /** The checkout: the nearest folder up that holds bin/stacklock.js (also from compiled copies, e.g. the benchmark's). */
 export const ROOT = findRoot(import.meta.dirname);
 export const BIN = join(ROOT, 'bin/stacklock.js');
+/** The CLI in tests never reads the developer's own `stacklock login` (a directory that does not exist). */
+export const NO_USER_CONFIG = join(tmpdir(), 'stacklock-no-user-config');
 
 function findRoot(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
@@ -106,7 +109,7 @@ export function runCli(
 ): Promise<CliResult> {
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, GITHUB_ACTIONS: '', ...env },
+      env: { ...process.env, GITHUB_ACTIONS: '', XDG_CONFIG_HOME: NO_USER_CONFIG, ...env },
       stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       ...(options.cwd ? { cwd: options.cwd } : {}),
     });
