@@ -32,13 +32,24 @@ describe.skipIf(!chromiumAvailable())('dashboard panels that follow the serverâ€
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('shows real dispatches: one waiting behind a lock (who holds it and why), one sent, one GitHub refused; the waiting one turns dispatched when the lock is released', async () => {
+  /** A server that dispatches to its own fake GitHub, with acme/infra allowed; stopped and removed after `body`. */
+  const withDispatchingServer = async (prefix: string, body: (server: ServerProcess, api: (method: string, path: string, b?: unknown) => ReturnType<typeof apiAs>, gh: FakeGitHub) => Promise<void>) => {
     const gh = await new FakeGitHub().start();
-    const ghDataDir = tempDir('stacklock-panels-gh-');
+    const ghDataDir = tempDir(prefix);
     const dispatching = await startServerProcess(ghDataDir, [], gh.tokenEnv());
     try {
-      const api = (method: string, path: string, body?: unknown) => apiAs(dispatching.url, dispatching.adminToken, method, path, body);
+      const api = (method: string, path: string, b?: unknown) => apiAs(dispatching.url, dispatching.adminToken, method, path, b);
       expect((await api('PUT', '/api/v1/repos/acme/infra', {})).status).toBeLessThan(300);
+      await body(dispatching, api, gh);
+    } finally {
+      await dispatching.kill();
+      await gh.stop();
+      rmSync(ghDataDir, { recursive: true, force: true });
+    }
+  };
+
+  it('shows real dispatches: one waiting behind a lock (who holds it and why), one sent, one GitHub refused; the waiting one turns dispatched when the lock is released', async () => {
+    await withDispatchingServer('stacklock-panels-gh-', async (dispatching, api, gh) => {
       const vpc = 'acme/infra/plat-ue1-prod/vpc';
       expect((await api('POST', '/api/v1/locks', { key: vpc, ttlMs: 600_000, message: 'deploying VPC', holderId: 'run-1' })).status).toBe(201);
       const dispatch = async (key: string, pullRequest: number | null) => {
@@ -78,20 +89,11 @@ describe.skipIf(!chromiumAvailable())('dashboard panels that follow the serverâ€
       expect(gh.dispatches().map((d) => d.inputs)).toEqual([{ stack: 'plat-ue1-prod' }, { stack: 'plat-ue1-prod' }]);
       expect(pageProblems(page)).toEqual([]);
       await page.context().close();
-    } finally {
-      await dispatching.kill();
-      await gh.stop();
-      rmSync(ghDataDir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('shows the Dispatches tab without a reload once the first dispatch exists', async () => {
-    const gh = await new FakeGitHub().start();
-    const ghDataDir = tempDir('stacklock-panels-first-');
-    const dispatching = await startServerProcess(ghDataDir, [], gh.tokenEnv());
-    try {
-      const api = (method: string, path: string, body?: unknown) => apiAs(dispatching.url, dispatching.adminToken, method, path, body);
-      expect((await api('PUT', '/api/v1/repos/acme/infra', {})).status).toBeLessThan(300);
+    await withDispatchingServer('stacklock-panels-first-', async (dispatching, api) => {
       const page = await openSignedIn(browser, dispatching.url, dispatching.adminToken);
       await page.evaluate(() => (window.injected = 7));
       const tab = page.getByRole('link', { name: 'Dispatches' });
@@ -109,11 +111,7 @@ describe.skipIf(!chromiumAvailable())('dashboard panels that follow the serverâ€
       expect(await page.evaluate(() => window.injected)).toBe(7); // the same page: no reload
       expect(pageProblems(page)).toEqual([]);
       await page.context().close();
-    } finally {
-      await dispatching.kill();
-      await gh.stop();
-      rmSync(ghDataDir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('has no Dispatches section while the server has no dispatches, and renders only http(s) links', async () => {
