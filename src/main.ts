@@ -5,7 +5,7 @@ import { bootstrap } from './auth/bootstrap.js';
 import type { Config, Env } from './config.js';
 import { Reaper } from './core/reaper.js';
 import { buildApp, type AppDeps } from './http/app.js';
-import type { Store } from './store/store.js';
+import type { Store } from './core/ports/store.js';
 import { DataDirInUse, lockDataDir, type DataDirLock } from './store/sqlite/data-dir-lock.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 

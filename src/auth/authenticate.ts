@@ -1,6 +1,6 @@
 import { DomainError } from '../core/errors.js';
 import { isScope, type Principal } from '../core/types.js';
-import type { ApiTokenRecord, LockStore } from '../store/lock-store.js';
+import type { ApiTokenRecord, LockStore } from '../core/ports/locks.js';
 import { hashToken } from './tokens.js';
 
 /** Something that turns a bearer token into a principal (API tokens; OIDC sessions plug in here). */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DomainError } from '../core/errors.js';
-import type { LockStore, Workspace } from '../store/lock-store.js';
+import type { LockStore, Workspace } from '../core/ports/locks.js';
 import { generateToken, hashToken } from './tokens.js';
 
 export const DEFAULT_WORKSPACE = 'default';

@@ -2,8 +2,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { DomainError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
-import type { LockStore } from '../store/lock-store.js';
-import type { DashboardSessionRecord, DashboardSessionStore } from '../store/dashboard-session-store.js';
+import type { LockStore } from '../core/ports/locks.js';
+import type { DashboardSessionRecord, DashboardSessionStore } from '../core/ports/dashboard-sessions.js';
 import { principalOfToken } from './authenticate.js';
 import { hashToken } from './tokens.js';
 

@@ -2,8 +2,8 @@ import { DomainError } from '../core/errors.js';
 import { defaultRepositoryGlob, validateKeyGlob } from '../core/key-glob.js';
 import { requireScope } from '../core/lock-service.js';
 import { hasScope, type Principal } from '../core/types.js';
-import type { Workspace } from '../store/lock-store.js';
-import type { Store } from '../store/store.js';
+import type { Workspace } from '../core/ports/locks.js';
+import type { Store } from '../core/ports/store.js';
 import { DEFAULT_WORKSPACE } from './bootstrap.js';
 
 /**

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { LockChange, AcquireInput, AcquireResult, DecidedAcquire } from '../store/lock-store.js';
-import type { Store } from '../store/store.js';
+import type { LockChange, AcquireInput, AcquireResult, DecidedAcquire } from './ports/locks.js';
+import type { Store } from './ports/store.js';
 import { DomainError } from './errors.js';
 
 export interface FairWaitOptions {

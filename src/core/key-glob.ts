@@ -1,5 +1,5 @@
 import { DomainError } from './errors.js';
-import { KEY_MAX_LENGTH } from './lock-rules.js';
+import { KEY_MAX_LENGTH } from './limits.js';
 
 /**
  * Key globs, the language of repository permissions. A key is never split, so a glob is matched

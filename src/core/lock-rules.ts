@@ -1,8 +1,9 @@
+import { KEY_MAX_LENGTH } from './limits.js';
 import { formatDuration } from './duration.js';
 import { DomainError } from './errors.js';
 import type { Holder, JsonObject, Lock } from './types.js';
 
-export const KEY_MAX_LENGTH = 512;
+export { KEY_MAX_LENGTH } from './limits.js';
 export const MESSAGE_MAX_LENGTH = 1024;
 export const HOLDER_ID_MAX_LENGTH = 512;
 export const MIN_TTL_MS = 1000;

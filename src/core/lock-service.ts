@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import type { Waiter } from '../store/lease-store.js';
-import type { AcquireInput, AcquireResult } from '../store/lock-store.js';
-import type { Store } from '../store/store.js';
+import type { Waiter } from './ports/leases.js';
+import type { AcquireInput, AcquireResult } from './ports/locks.js';
+import type { Store } from './ports/store.js';
 import { DomainError } from './errors.js';
 import { FairWait, type FairWaitOptions } from './fair-wait.js';
 import { formatDuration } from './duration.js';

@@ -1,4 +1,4 @@
-import type { Waiter } from '../store/lease-store.js';
+import type { Waiter } from './ports/leases.js';
 import type { Lock } from './types.js';
 
 /**

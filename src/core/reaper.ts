@@ -1,4 +1,4 @@
-import type { Store } from '../store/store.js';
+import type { Store } from './ports/store.js';
 
 export interface ReaperOptions {
   readonly intervalMs: number;

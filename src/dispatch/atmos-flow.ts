@@ -1,7 +1,7 @@
 import { atmosAction, planAtmosRun, type PullRequestFacts } from '../core/atmos-plan.js';
 import { TERMINAL_STATES, type Dispatch, type StackRef } from '../core/dispatch.js';
 import { DomainError } from '../core/errors.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../core/ports/store.js';
 import { instanceOutcome } from './atmos-uploads.js';
 import type { CommitStatuses } from './commit-statuses.js';
 import type { DispatchService } from './dispatch-service.js';

@@ -4,7 +4,7 @@ import { containsNul } from '../core/lock-rules.js';
 import { requireScope } from '../core/lock-service.js';
 import type { JsonObject, Principal } from '../core/types.js';
 import { validateRepository } from '../auth/workspace-admin.js';
-import type { AtmosUploadStore, InstanceStatus, UploadProgress } from '../store/atmos-upload-store.js';
+import type { AtmosUploadStore, InstanceStatus, UploadProgress } from '../core/ports/atmos-uploads.js';
 
 /** `atmos describe affected --upload` (ATMOS-WIRE.md), after the route's schema checked its types. */
 export interface AffectedStacksBody {

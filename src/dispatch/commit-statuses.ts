@@ -1,6 +1,6 @@
 import { clipForGitHub, commitStatusFor, statusContext, STATUS_DESCRIPTION_MAX, type CommitStatus } from '../core/dispatch-rules.js';
 import { TERMINAL_STATES, type Dispatch } from '../core/dispatch.js';
-import type { DispatchStore } from '../store/dispatch-store.js';
+import type { DispatchStore } from '../core/ports/dispatches.js';
 import type { GitHubApi } from './github-client.js';
 
 export interface StatusLog {

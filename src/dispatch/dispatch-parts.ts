@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../core/ports/store.js';
 import { AtmosFlow } from './atmos-flow.js';
 import { CommitStatuses } from './commit-statuses.js';
 import { DispatchService } from './dispatch-service.js';

@@ -1,6 +1,6 @@
 import type { Dispatch } from '../core/dispatch.js';
-import type { Claim, DispatchStore, EnqueueResult, NewDispatch, SendOutcome } from '../store/dispatch-store.js';
-import type { LockChange, LockStore } from '../store/lock-store.js';
+import type { Claim, DispatchStore, EnqueueResult, NewDispatch, SendOutcome } from '../core/ports/dispatches.js';
+import type { LockChange, LockStore } from '../core/ports/locks.js';
 import type { CommitStatuses } from './commit-statuses.js';
 import type { GitHubApi } from './github-client.js';
 import { classifyGitHubError } from './github-errors.js';

@@ -12,7 +12,7 @@ import type { Principal } from '../core/types.js';
 import { apiTokenResolver, authenticator, type Authenticate, type BearerResolver } from '../auth/authenticate.js';
 import { githubActionsVerifier } from '../auth/github-oidc.js';
 import { OidcExchange, oidcSessionResolver } from '../auth/oidc-sessions.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../core/ports/store.js';
 import { DashboardSessions } from '../auth/dashboard-sessions.js';
 import type { AtmosFlow } from '../dispatch/atmos-flow.js';
 import { createDispatchParts } from '../dispatch/dispatch-parts.js';
@@ -22,8 +22,9 @@ import type { GitHubApi } from '../dispatch/github-client.js';
 import { errorEnvelope } from './envelope.js';
 import { toDomainError } from './error-mapping.js';
 import { useJsonBodyParser } from './json-body.js';
-import { commitStatsOf } from '../store/commit-stats.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { commitStatsOf } from '../core/ports/commit-stats.js';
+import type { AppContext } from './context.js';
+import { createMetrics } from './metrics.js';
 import { requestAuthenticator, type RequestSession } from './request-auth.js';
 import { dashboardRoutes, defaultWebDir } from './routes/dashboard.js';
 import { dispatchRoutes } from './routes/dispatches.js';
@@ -76,19 +77,7 @@ export interface AppDeps {
   readonly replicaId?: string;
 }
 
-/** What route plugins receive. */
-export interface AppContext {
-  readonly config: Config;
-  readonly store: Store;
-  readonly locks: LockService;
-  readonly metrics: Metrics;
-  readonly authenticate: Authenticate;
-  readonly clock: Clock;
-  readonly oidc: OidcExchange;
-  readonly atmosUploads: AtmosUploads;
-  readonly dispatches: DispatchService;
-  readonly atmosFlow: AtmosFlow;
-}
+export type { AppContext } from './context.js';
 
 /** Builds the server without listening: `main` listens, tests use `inject()`. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {

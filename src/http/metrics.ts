@@ -1,5 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CommitStats, CommitStatsSource } from '../store/commit-stats.js';
+import type { CommitStats, CommitStatsSource } from '../core/ports/commit-stats.js';
 
 /** One registry per app, so several apps in one test process do not collide. */
 export function createMetrics(commits: CommitStatsSource | null = null) {

@@ -3,7 +3,7 @@ import type { Authenticate } from '../auth/authenticate.js';
 import { CSRF_HEADER, csrfMatches, type DashboardSessions, SESSION_COOKIE } from '../auth/dashboard-sessions.js';
 import { DomainError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
-import type { DashboardSessionRecord } from '../store/dashboard-session-store.js';
+import type { DashboardSessionRecord } from '../core/ports/dashboard-sessions.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

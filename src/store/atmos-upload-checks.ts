@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DomainError } from '../core/errors.js';
 import type { JsonObject } from '../core/types.js';
-import type { AffectedStacksBatch } from './atmos-upload-store.js';
+import type { AffectedStacksBatch } from '../core/ports/atmos-uploads.js';
 
 /** The rules every backend applies to a batch, so they answer alike (test/conformance). */
 export function stacksDigest(stacks: readonly JsonObject[]): string {

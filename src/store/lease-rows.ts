@@ -1,4 +1,4 @@
-import type { Waiter } from './lease-store.js';
+import type { Waiter } from '../core/ports/leases.js';
 
 /** A lock_waiters row as either backend returns it: times as epoch ms (SQLite) or Dates (pg). */
 export interface WaiterRow {

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/core/errors.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store } from '../../src/core/ports/store.js';
 
 /** The access port (workspaces, allowed repositories, OIDC sessions): the same cases on every backend. */
 export interface StoreHarness {

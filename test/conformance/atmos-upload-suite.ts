@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AffectedStacksBatch } from '../../src/store/atmos-upload-store.js';
-import type { Store } from '../../src/store/store.js';
+import type { AffectedStacksBatch } from '../../src/core/ports/atmos-uploads.js';
+import type { Store } from '../../src/core/ports/store.js';
 import { openForSuite, type StoreHarness } from './access-store-suite.js';
 
 const stack = (component: string, stackName: string, extra = {}) => ({ component, stack: stackName, included_in_dependents: false, dependents: [], settings: null, ...extra });

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/auth/tokens.js';
-import type { DashboardSessionStore } from '../../src/store/dashboard-session-store.js';
-import type { Store } from '../../src/store/store.js';
+import type { DashboardSessionStore } from '../../src/core/ports/dashboard-sessions.js';
+import type { Store } from '../../src/core/ports/store.js';
 import { openForSuite, type StoreHarness } from './access-store-suite.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

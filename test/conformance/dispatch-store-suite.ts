@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERRUPTED_REASON } from '../../src/core/dispatch.js';
-import type { Claim, NewDispatch } from '../../src/store/dispatch-store.js';
-import type { Store } from '../../src/store/store.js';
+import type { Claim, NewDispatch } from '../../src/core/ports/dispatches.js';
+import type { Store } from '../../src/core/ports/store.js';
 import type { BackendHarness } from './lock-store-suite.js';
 
 

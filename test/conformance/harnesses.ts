@@ -4,7 +4,7 @@ import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store } from '../../src/core/ports/store.js';
 import type { BackendHarness } from './lock-store-suite.js';
 
 /** `create` makes a store on the harness's database; open and reopen both migrate one. */

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Holder } from '../../src/core/types.js';
-import type { Waiter } from '../../src/store/lease-store.js';
-import type { AcquireInput, LockChange } from '../../src/store/lock-store.js';
-import type { Store } from '../../src/store/store.js';
+import type { Waiter } from '../../src/core/ports/leases.js';
+import type { AcquireInput, LockChange } from '../../src/core/ports/locks.js';
+import type { Store } from '../../src/core/ports/store.js';
 import { type BackendHarness, waitFor, waitUntilExpired } from './lock-store-suite.js';
 
 const LONG = 60_000;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Holder, Lock, Scope } from '../../src/core/types.js';
-import { type AcquireInput, decided, type LockChange, type LockStore } from '../../src/store/lock-store.js';
-import type { Store } from '../../src/store/store.js';
+import { type AcquireInput, decided, type LockChange, type LockStore } from '../../src/core/ports/locks.js';
+import type { Store } from '../../src/core/ports/store.js';
 
 /**
  * What a backend gives the suite. Every backend runs on its real clock here (SQLite's system clock,

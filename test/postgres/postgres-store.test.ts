@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decided, type LockChange } from '../../src/store/lock-store.js';
+import { decided, type LockChange } from '../../src/core/ports/locks.js';
 import { MIGRATIONS } from '../../src/store/postgres/migrations/index.js';
 import { buildConfig } from '../../src/config.js';
 import { createStore, UNSAFE_SKIP_ACQUIRE_CONDITION } from '../../src/main.js';

@@ -4,7 +4,7 @@ import { bootstrap } from '../../src/auth/bootstrap.js';
 import { buildConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/core/clock.js';
 import { buildApp, type AppDeps } from '../../src/http/app.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store } from '../../src/core/ports/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { readFileSync } from 'node:fs';
 import { makeTempDir } from './temp.js';

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FairWait } from '../../src/core/fair-wait.js';
 import type { Holder } from '../../src/core/types.js';
-import type { AcquireInput } from '../../src/store/lock-store.js';
+import type { AcquireInput } from '../../src/core/ports/locks.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../support/app.js';
 

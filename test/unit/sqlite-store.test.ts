@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
 import { decideAcquire, mayRelease } from '../../src/core/lock-rules.js';
 import type { Holder, Lock } from '../../src/core/types.js';
-import { decided } from '../../src/store/lock-store.js';
+import { decided } from '../../src/core/ports/locks.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempDir } from '../support/app.js';
 

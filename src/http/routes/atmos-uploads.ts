@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type AffectedStacksBody, type InstanceStatusBody, instanceOutcome } from '../../dispatch/atmos-uploads.js';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { envelopeSchema, okEnvelope } from '../envelope.js';
 import { principalOf } from './locks.js';
 

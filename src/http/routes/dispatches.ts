@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { DISPATCH_STATES, type DispatchState } from '../../core/dispatch.js';
 import { dispatchView, githubWebUrl } from '../../core/dispatch-view.js';
 import type { CreateDispatchRequest } from '../../dispatch/dispatch-service.js';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { envelopeSchema, okEnvelope } from '../envelope.js';
 import { dispatchViewSchema } from '../schemas.js';
 import { principalOf } from './locks.js';

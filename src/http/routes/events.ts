@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AUDIT_ACTIONS, type AuditAction, type AuditEvent } from '../../core/audit.js';
 import { DomainError } from '../../core/errors.js';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { envelopeSchema, okEnvelope } from '../envelope.js';
 import { principalOf } from './locks.js';
 

@@ -2,7 +2,7 @@ import { Webhooks } from '@octokit/webhooks';
 import type { FastifyInstance } from 'fastify';
 import type { PullRequestFacts } from '../../core/atmos-plan.js';
 import { DomainError } from '../../core/errors.js';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { envelopeSchema, okEnvelope } from '../envelope.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../json-body.js';
 

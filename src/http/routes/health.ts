@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../core/errors.js';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { okEnvelope } from '../envelope.js';
 
 export async function healthRoutes(app: FastifyInstance, { ctx }: { ctx: AppContext }): Promise<void> {

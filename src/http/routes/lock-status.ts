@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../../core/errors.js';
 import { lockView, waiterView } from '../../core/lock-view.js';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { envelopeSchema, okEnvelope } from '../envelope.js';
 import { keyParam, keyStatusSchema, lockViewSchema } from '../schemas.js';
 import { keyFrom, principalOf } from './locks.js';

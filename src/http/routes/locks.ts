@@ -4,7 +4,7 @@ import type { ReleaseRequest } from '../../core/lock-service.js';
 import { availableAt } from '../../core/lock-rules.js';
 import { lockView } from '../../core/lock-view.js';
 import type { Principal } from '../../core/types.js';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { atmosPropertiesSchema, fromAtmosLockFields, type AtmosLockFields, UNLOCK_BY_KEY_REASON } from '../atmos-wire.js';
 import { envelopeSchema, okEnvelope } from '../envelope.js';
 import { keyParam, keyStatusSchema, lockViewSchema } from '../schemas.js';

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { adminWorkspace, repositoryKeyGlobs, validateRepository } from '../../auth/workspace-admin.js';
 import { DomainError } from '../../core/errors.js';
-import type { RepositoryPermission } from '../../store/access-store.js';
-import type { AppContext } from '../app.js';
+import type { RepositoryPermission } from '../../core/ports/access.js';
+import type { AppContext } from '../context.js';
 import { workspaceQuery } from '../schemas.js';
 import { envelopeSchema, okEnvelope } from '../envelope.js';
 import { principalOf } from './locks.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { csrfTokenFor, type DashboardSessions, SESSION_COOKIE } from '../../auth/dashboard-sessions.js';
 import { hasScope, type Principal, SCOPES } from '../../core/types.js';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../context.js';
 import { envelopeSchema, okEnvelope } from '../envelope.js';
 import { assertSameOrigin, type RequestSession } from '../request-auth.js';
 import { principalOf } from './locks.js';

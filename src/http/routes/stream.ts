@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DashboardSessions } from '../../auth/dashboard-sessions.js';
-import type { LockChange } from '../../store/lock-store.js';
-import type { AppContext } from '../app.js';
+import type { LockChange } from '../../core/ports/locks.js';
+import type { AppContext } from '../context.js';
 import { principalOf } from './locks.js';
 
 /** How stale a dashboard session's validity may be when a change is about to be sent on its stream. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { isServerAdmin, requireServerAdmin, validateWorkspaceName } from '../../auth/workspace-admin.js';
-import type { Workspace } from '../../store/lock-store.js';
-import type { AppContext } from '../app.js';
+import type { Workspace } from '../../core/ports/locks.js';
+import type { AppContext } from '../context.js';
 import { envelopeSchema, okEnvelope } from '../envelope.js';
 import { principalOf } from './locks.js';
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { JsonObject } from '../../core/types.js';
 import { checkBatchFits, checkSameBatch, stacksDigest } from '../atmos-upload-checks.js';
-import type { AffectedStacksBatch, AffectedStacksUpload, AtmosUploadStore, InstanceStatus, InstanceStatusReport, UploadProgress } from '../atmos-upload-store.js';
+import type { AffectedStacksBatch, AffectedStacksUpload, AtmosUploadStore, InstanceStatus, InstanceStatusReport, UploadProgress } from '../../core/ports/atmos-uploads.js';
 import { NOW } from './lock-queries.js';
 import { guarded, inTransaction } from './pool.js';
 

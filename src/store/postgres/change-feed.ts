@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import type { LockChange } from '../lock-store.js';
+import type { LockChange } from '../../core/ports/locks.js';
 import { CHANNEL, NOW } from './lock-queries.js';
 import { connectionConfig, queryPrepared, type Prepared } from './pool.js';
 

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { ApiTokenRecord } from '../lock-store.js';
-import type { NewDashboardSession, DashboardSessionRecord, DashboardSessionStore } from '../dashboard-session-store.js';
+import type { ApiTokenRecord } from '../../core/ports/locks.js';
+import type { NewDashboardSession, DashboardSessionRecord, DashboardSessionStore } from '../../core/ports/dashboard-sessions.js';
 import { NOW } from './lock-queries.js';
 import { guarded } from './pool.js';
 import { type TokenRow, toToken } from './rows.js';

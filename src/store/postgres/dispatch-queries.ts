@@ -14,7 +14,7 @@ import type {
   NewDispatch,
   QueueKey,
   SendOutcome,
-} from '../dispatch-store.js';
+} from '../../core/ports/dispatches.js';
 import { type DispatchRow, heldForJson, toDispatch } from '../dispatch-rows.js';
 import { eventParams, INSERT_EVENT_SQL, ms, NOW, whereDefined } from './lock-queries.js';
 import { guarded, inTransaction } from './pool.js';

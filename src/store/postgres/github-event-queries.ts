@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { PullRequestFacts } from '../../core/atmos-plan.js';
-import type { GitHubEventStore } from '../github-event-store.js';
+import type { GitHubEventStore } from '../../core/ports/github-events.js';
 import { NOW } from './lock-queries.js';
 import { guarded } from './pool.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Lock } from '../../core/types.js';
 import { toWaiter, type WaiterRow } from '../lease-rows.js';
-import type { LeaseStore, NewWaiter, RenewInput, RenewResult, Waiter } from '../lease-store.js';
+import type { LeaseStore, NewWaiter, RenewInput, RenewResult, Waiter } from '../../core/ports/leases.js';
 import type { ChangeFeed } from './change-feed.js';
 import { iso, ms, NOW } from './lock-queries.js';
 import type { Prepared } from './pool.js';

@@ -16,12 +16,12 @@ import type {
   RevokeApiToken,
   StoreCapabilities,
   Workspace,
-} from '../lock-store.js';
-import { lastAdminTokenMessage } from '../lock-store.js';
-import type { Store } from '../store.js';
+} from '../../core/ports/locks.js';
+import { lastAdminTokenMessage } from '../../core/ports/locks.js';
+import type { Store } from '../../core/ports/store.js';
 import { PostgresAccessStore } from './access-queries.js';
 import { PostgresAtmosUploadStore } from './atmos-upload-queries.js';
-import type { DashboardSessionStore } from '../dashboard-session-store.js';
+import type { DashboardSessionStore } from '../../core/ports/dashboard-sessions.js';
 import { ChangeFeed } from './change-feed.js';
 import { PostgresDispatchStore } from './dispatch-queries.js';
 import { PostgresGitHubEvents } from './github-event-queries.js';
@@ -90,7 +90,7 @@ export class PostgresStore implements Store {
   private readonly batcher: LockBatcher<Applied>;
   readonly access: PostgresAccessStore;
   readonly atmos: PostgresAtmosUploadStore;
-  /** Dashboard sign-in sessions (a port of its own: see dashboard-session-store.ts). */
+  /** Dashboard sign-in sessions (a port of its own: see core/ports/dashboard-sessions.ts). */
   readonly dashboardSessions: DashboardSessionStore;
   readonly leases: PostgresLeases;
   readonly dispatches: PostgresDispatchStore;

@@ -1,6 +1,6 @@
 import type { AuditAction, AuditEvent } from '../../core/audit.js';
 import type { JsonObject, Lock, Scope } from '../../core/types.js';
-import type { ApiTokenRecord, Workspace } from '../lock-store.js';
+import type { ApiTokenRecord, Workspace } from '../../core/ports/locks.js';
 
 /** Rows as node-postgres returns them: timestamptz → Date, jsonb → parsed, bigint → number (see pool.ts). */
 export interface LockRow {

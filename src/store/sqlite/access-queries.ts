@@ -3,8 +3,8 @@ import type { Database } from 'better-sqlite3';
 import type { NewAuditEvent } from '../../core/audit.js';
 import type { Clock } from '../../core/clock.js';
 import { DomainError } from '../../core/errors.js';
-import type { AccessStore, AllowRepositoryInput, NewOidcSession, OidcSession, RepositoryPermission } from '../access-store.js';
-import type { Workspace } from '../lock-store.js';
+import type { AccessStore, AllowRepositoryInput, NewOidcSession, OidcSession, RepositoryPermission } from '../../core/ports/access.js';
+import type { Workspace } from '../../core/ports/locks.js';
 import type { GroupCommitter } from './group-commit.js';
 import { type WorkspaceRow, toWorkspace } from './rows.js';
 

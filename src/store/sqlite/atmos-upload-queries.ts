@@ -1,6 +1,6 @@
 import type { JsonObject } from '../../core/types.js';
 import { checkBatchFits, checkSameBatch, stacksDigest } from '../atmos-upload-checks.js';
-import type { AffectedStacksBatch, AffectedStacksUpload, AtmosUploadStore, InstanceStatus, InstanceStatusReport, UploadProgress } from '../atmos-upload-store.js';
+import type { AffectedStacksBatch, AffectedStacksUpload, AtmosUploadStore, InstanceStatus, InstanceStatusReport, UploadProgress } from '../../core/ports/atmos-uploads.js';
 import type { SqliteContext } from './access-queries.js';
 
 interface UploadRow {

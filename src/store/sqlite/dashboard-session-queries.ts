@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../core/clock.js';
-import type { ApiTokenRecord } from '../lock-store.js';
-import type { NewDashboardSession, DashboardSessionRecord, DashboardSessionStore } from '../dashboard-session-store.js';
+import type { ApiTokenRecord } from '../../core/ports/locks.js';
+import type { NewDashboardSession, DashboardSessionRecord, DashboardSessionStore } from '../../core/ports/dashboard-sessions.js';
 import type { GroupCommitter } from './group-commit.js';
 import { type TokenRow, toToken } from './rows.js';
 

@@ -12,7 +12,7 @@ import type {
   NewDispatch,
   QueueKey,
   SendOutcome,
-} from '../dispatch-store.js';
+} from '../../core/ports/dispatches.js';
 import type { SqliteContext } from './access-queries.js';
 import { type DispatchRow, heldForJson, toDispatch } from '../dispatch-rows.js';
 import { type LockRow, toLock } from './rows.js';

@@ -1,5 +1,5 @@
 import type { PullRequestFacts } from '../../core/atmos-plan.js';
-import type { GitHubEventStore } from '../github-event-store.js';
+import type { GitHubEventStore } from '../../core/ports/github-events.js';
 import type { SqliteContext } from './access-queries.js';
 
 /** The GitHub event port on SQLite. */

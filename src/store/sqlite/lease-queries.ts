@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Lock } from '../../core/types.js';
 import { toWaiter, type WaiterRow } from '../lease-rows.js';
-import type { LeaseStore, NewWaiter, RenewInput, RenewResult, Waiter } from '../lease-store.js';
-import type { LockChange } from '../lock-store.js';
+import type { LeaseStore, NewWaiter, RenewInput, RenewResult, Waiter } from '../../core/ports/leases.js';
+import type { LockChange } from '../../core/ports/locks.js';
 import type { SqliteContext } from './access-queries.js';
 import { type LockRow, toLock } from './rows.js';
 

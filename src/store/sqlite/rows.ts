@@ -1,6 +1,6 @@
 import type { AuditAction, AuditEvent } from '../../core/audit.js';
 import type { Lock, Scope } from '../../core/types.js';
-import type { ApiTokenRecord, Workspace } from '../lock-store.js';
+import type { ApiTokenRecord, Workspace } from '../../core/ports/locks.js';
 
 export interface LockRow {
   workspace_id: string;

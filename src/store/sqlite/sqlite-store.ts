@@ -21,13 +21,13 @@ import type {
   RevokeApiToken,
   StoreCapabilities,
   Workspace,
-} from '../lock-store.js';
-import { lastAdminTokenMessage } from '../lock-store.js';
-import type { Store } from '../store.js';
+} from '../../core/ports/locks.js';
+import { lastAdminTokenMessage } from '../../core/ports/locks.js';
+import type { Store } from '../../core/ports/store.js';
 import { SqliteAccessStore } from './access-queries.js';
 import { SqliteAtmosUploadStore } from './atmos-upload-queries.js';
-import type { DashboardSessionStore } from '../dashboard-session-store.js';
-import type { CommitStats, CommitStatsSource } from '../commit-stats.js';
+import type { DashboardSessionStore } from '../../core/ports/dashboard-sessions.js';
+import type { CommitStats, CommitStatsSource } from '../../core/ports/commit-stats.js';
 import { SqliteDispatchStore } from './dispatch-queries.js';
 import { SqliteGitHubEvents } from './github-event-queries.js';
 import { GroupCommitter } from './group-commit.js';
@@ -60,7 +60,7 @@ export class SqliteStore implements Store, CommitStatsSource {
   private readonly stmt: ReturnType<SqliteStore['prepare']>;
   readonly access: SqliteAccessStore;
   readonly atmos: SqliteAtmosUploadStore;
-  /** Dashboard sign-in sessions (a port of its own: see dashboard-session-store.ts). */
+  /** Dashboard sign-in sessions (a port of its own: see core/ports/dashboard-sessions.ts). */
   readonly dashboardSessions: DashboardSessionStore;
   readonly leases: SqliteLeases;
   /** The dispatch queue in the same database, sharing this store's group commit and clock. */

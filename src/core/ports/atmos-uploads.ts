@@ -1,4 +1,4 @@
-import type { JsonObject } from '../core/types.js';
+import type { JsonObject } from '../types.js';
 
 /**
  * The storage port for what atmos uploads for the dispatch flow: the affected stacks of a

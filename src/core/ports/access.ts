@@ -1,5 +1,5 @@
-import type { JsonObject } from '../core/types.js';
-import type { Workspace } from './lock-store.js';
+import type { JsonObject } from '../types.js';
+import type { Workspace } from './locks.js';
 
 /**
  * The storage port for who may use a workspace besides its API tokens: the workspaces

@@ -1,5 +1,5 @@
-import type { AuditEvent, AuditQuery } from '../core/audit.js';
-import type { Holder, JsonObject, Lock, Scope } from '../core/types.js';
+import type { AuditEvent, AuditQuery } from '../audit.js';
+import type { Holder, JsonObject, Lock, Scope } from '../types.js';
 
 /**
  * The storage port. SQLite and PostgreSQL implement it; both pass test/conformance.
@@ -28,7 +28,7 @@ export interface LockStore {
    */
   reapExpired(limit: number, lockDelayMs: number): Promise<Lock[]>;
 
-  appendEvent(event: import('../core/audit.js').NewAuditEvent): Promise<void>;
+  appendEvent(event: import('../audit.js').NewAuditEvent): Promise<void>;
   queryEvents(query: AuditQuery): Promise<AuditEvent[]>;
 
   ensureWorkspace(name: string): Promise<Workspace>;

@@ -1,5 +1,5 @@
-import type { Dispatch, DispatchState, StackRef } from '../core/dispatch.js';
-import type { Lock } from '../core/types.js';
+import type { Dispatch, DispatchState, StackRef } from '../dispatch.js';
+import type { Lock } from '../types.js';
 
 /**
  * The dispatch queue's storage port, implemented by each backend next to its LockStore and

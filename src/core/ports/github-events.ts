@@ -1,4 +1,4 @@
-import type { PullRequestFacts } from '../core/atmos-plan.js';
+import type { PullRequestFacts } from '../atmos-plan.js';
 
 /**
  * The storage port for GitHub webhooks kept for the Atmos flow: a `pull_request` event waits

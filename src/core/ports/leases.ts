@@ -1,4 +1,4 @@
-import type { Holder, Lock } from '../core/types.js';
+import type { Holder, Lock } from '../types.js';
 
 /**
  * The storage port for what makes a lock fit CI: heartbeats on a held lease and the fair line of

@@ -1,4 +1,4 @@
-import type { ApiTokenRecord } from './lock-store.js';
+import type { ApiTokenRecord } from './locks.js';
 
 /**
  * The storage port for dashboard sign-in sessions (`Store.dashboardSessions`), kept apart from

@@ -1,10 +1,10 @@
-import type { AccessStore } from './access-store.js';
-import type { AtmosUploadStore } from './atmos-upload-store.js';
-import type { DashboardSessionStore } from './dashboard-session-store.js';
-import type { DispatchStore } from './dispatch-store.js';
-import type { GitHubEventStore } from './github-event-store.js';
-import type { LeaseStore } from './lease-store.js';
-import type { LockStore } from './lock-store.js';
+import type { AccessStore } from './access.js';
+import type { AtmosUploadStore } from './atmos-uploads.js';
+import type { DashboardSessionStore } from './dashboard-sessions.js';
+import type { DispatchStore } from './dispatches.js';
+import type { GitHubEventStore } from './github-events.js';
+import type { LeaseStore } from './leases.js';
+import type { LockStore } from './locks.js';
 
 /**
  * A backend: the lock port, with the narrower ports beside it as members, so each route or
