@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { LockView } from '../core/lock-view.js';
 import { formatDuration } from '../core/duration.js';
 import type { ApiClient } from './client.js';
-import { CliError, EXIT } from './errors.js';
+import { CliError } from './errors.js';
 import { watchWait } from './wait-progress.js';
 
 export interface AcquireOptions {
@@ -36,7 +36,10 @@ export async function acquireLock(client: ApiClient, o: AcquireOptions): Promise
       return await acquireOnce(client, { ...o, waitMs: Math.max(1, Math.round(deadline - performance.now())) });
     } catch (error) {
       const left = deadline - performance.now() - pause;
-      if (!(error instanceof CliError && error.exitCode === EXIT.unavailable) || o.signal?.aborted || left < 1_000) throw error;
+      // Only what is worth asking again: a server telling waiters to retry, or no answer at all
+      // (restarting); a server that fails the same way each time is reported at once.
+      const retryable = error instanceof CliError && (error.context?.retryable === true || error.context?.transport === true);
+      if (!retryable || o.signal?.aborted || left < 1_000) throw error;
       const why = error.context?.retryable ? 'the server is shutting down and let everyone in line go' : (error as Error).message;
       o.progress(`${why}; joining the line again in ${formatDuration(pause)} (${formatDuration(Math.round(left / 1000) * 1000)} of the wait left)`);
       await sleep(pause, o.signal);
@@ -47,11 +50,13 @@ export async function acquireLock(client: ApiClient, o: AcquireOptions): Promise
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 }
 

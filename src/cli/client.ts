@@ -47,13 +47,14 @@ export function resolveServerUrl(flags: GlobalFlags, env: NodeJS.ProcessEnv = pr
 
 /**
  * Where the CLI talks and as whom, first found first: `--token`/`STACKLOCK_TOKEN`; the GitHub
- * Actions OIDC login when asked; the admin token in a data dir named by `--data-dir` or
- * `STACKLOCK_DATA_DIR`; the token `stacklock login` saved for the URL; and, for a server on this
- * machine, the admin token its first start wrote to ./data.
+ * Actions OIDC login when asked; the admin token in the data dir `--data-dir` names; the token
+ * `stacklock login` saved for the URL; and, for a server on this machine (a loopback URL) only,
+ * the admin token in `STACKLOCK_DATA_DIR` or ./data. An admin token found in a data dir by
+ * default never goes to a server elsewhere: STACKLOCK_DATA_DIR is often set on a server's host.
  */
 export function resolveClientOptions(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): ClientOptions {
   const url = resolveServerUrl(flags, env);
-  const explicit = flags.token ?? env.STACKLOCK_TOKEN;
+  const explicit = flags.token || env.STACKLOCK_TOKEN;
   if (explicit) return { url, token: explicit.trim() };
   if (flags.githubOidc || TRUE.has((env.STACKLOCK_GITHUB_OIDC ?? '').toLowerCase())) {
     const login: OidcLoginOptions = {
@@ -63,22 +64,21 @@ export function resolveClientOptions(flags: GlobalFlags, env: NodeJS.ProcessEnv 
     };
     return { url, token: null, login: () => githubOidcLogin(login, env) };
   }
-  const namedDataDir = flags.dataDir || env.STACKLOCK_DATA_DIR;
   const fromDataDir = (dir: string) => {
     try {
-      return readFileSync(adminTokenPath(dir), 'utf8').trim();
+      return readFileSync(adminTokenPath(dir), 'utf8').trim() || null;
     } catch {
       return null;
     }
   };
-  if (namedDataDir) {
-    const token = fromDataDir(namedDataDir);
+  if (flags.dataDir) {
+    const token = fromDataDir(flags.dataDir);
     if (token) return { url, token };
   }
   const saved = readUserConfig(env).tokens?.[url];
   if (saved) return { url, token: saved };
-  if (!namedDataDir && LOOPBACK.has(new URL(url).hostname)) {
-    const token = fromDataDir('./data');
+  if (!flags.dataDir && LOOPBACK.has(new URL(url).hostname)) {
+    const token = fromDataDir(env.STACKLOCK_DATA_DIR || './data');
     if (token) return { url, token };
   }
   // No token: the server's 401 is explained with every way to give one.
@@ -142,6 +142,8 @@ export class ApiClient {
       throw new CliError(
         `cannot reach stacklock at ${this.options.url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
         EXIT.unavailable,
+        null,
+        { transport: true },
       );
     }
     let text: string;

@@ -12,9 +12,10 @@ Exit codes:
 
 Environment:
   STACKLOCK_URL          server address (default: the one \`stacklock login\` saved, or http://127.0.0.1:8080)
-  STACKLOCK_TOKEN        API token (default: the admin-token of --data-dir / STACKLOCK_DATA_DIR,
-                         then the token \`stacklock login\` saved for the URL, then ./data/admin-token)
-  STACKLOCK_DATA_DIR     the data dir of a server on this machine
+  STACKLOCK_TOKEN        API token (default: the admin-token of --data-dir, then the token
+                         \`stacklock login\` saved for the URL, then, for a loopback URL only,
+                         the admin-token in STACKLOCK_DATA_DIR or ./data)
+  STACKLOCK_DATA_DIR     the data dir of a server on this machine (its admin token goes only to loopback)
   STACKLOCK_GITHUB_OIDC  true: in GitHub Actions, log in as the repository with the job's OIDC token
                          (needs permissions: id-token: write); STACKLOCK_WORKSPACE and
                          STACKLOCK_OIDC_AUDIENCE say where and for which audience

@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { LockChange, AcquireInput, AcquireResult, DecidedAcquire } from './ports/locks.js';
 import type { Store } from './ports/store.js';
@@ -39,6 +39,8 @@ export class FairWait {
     private readonly options: FairWaitOptions,
   ) {
     this.left.setMaxListeners(0);
+    // Every wait listens to it: any number of waiters is expected, not a leak.
+    setMaxListeners(0, this.stopping.signal);
   }
 
   /** Ends every wait, now and to come, with a retryable Unavailable (the server is shutting down). */

@@ -74,6 +74,8 @@ export interface ReleaseRequest {
   readonly force?: boolean | 'if-permitted';
   readonly holderId?: unknown;
   readonly reason?: string | null;
+  /** With `force: 'if-permitted'`: the reason recorded when it does force and none was given. */
+  readonly reasonIfForced?: string;
 }
 
 /**
@@ -226,7 +228,7 @@ export class LockService {
       force,
       mayForce,
       recordAsForce: req.force === true && mayForce,
-      reason: req.reason ?? null,
+      reason: req.reason ?? (req.force === 'if-permitted' && force ? (req.reasonIfForced ?? null) : null),
     });
     switch (result.outcome) {
       case 'not_found':

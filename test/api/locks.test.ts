@@ -99,6 +99,15 @@ describe('lock API', () => {
     expect(ev.json().data.events[0]).toMatchObject({ action: 'lock.force_deleted', actor: 'token:admin', details: { reason: 'runner died', holderId: 'vm:1:abc' } });
   });
 
+  it('records no invented reason when atmos unlocks its own lock by key without locks:force', async () => {
+    const writer = await t.token('atmos-ci', ['locks:write']);
+    expect((await t.call({ method: 'POST', url: '/api/v1/locks', payload: { key: 'atmos/own', ttlMs: 60_000 }, token: writer })).statusCode).toBe(201);
+    const unlocked = await t.call({ method: 'DELETE', url: '/api/v1/locks', payload: { key: 'atmos/own' }, token: writer });
+    expect(unlocked.json().data).toMatchObject({ outcome: 'released' });
+    const ev = await t.call({ method: 'GET', url: `/api/v1/events?key=${encodeURIComponent('atmos/own')}&action=lock.deleted` });
+    expect(ev.json().data.events[0].details).not.toHaveProperty('reason');
+  });
+
   it('lists by prefix with a cursor', async () => {
     for (const k of ['s/a', 's/b', 's/c', 't/a']) await acquire({ key: k, ttlMs: 60_000 });
     const p1 = await t.call({ method: 'GET', url: '/api/v1/locks?prefix=s/&limit=2' });

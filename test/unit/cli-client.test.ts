@@ -1,6 +1,9 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from '../../src/cli/client.js';
+import { ApiClient, resolveClientOptions } from '../../src/cli/client.js';
+import { tempDir } from '../support/app.js';
 
 describe('the CLI’s API client', () => {
   let server: Server;
@@ -45,5 +48,33 @@ describe('the CLI’s API client', () => {
     const client = new ApiClient({ url, token: 'fresh' });
     await expect(client.request('GET', '/slow', undefined, { answerWithinMs: 300 })).rejects.toMatchObject({ exitCode: 5 });
     expect((await client.request('GET', '/slow', undefined, { answerWithinMs: 10_000 })).data).toEqual({ slow: true });
+  });
+});
+
+describe('where the CLI finds its token', () => {
+  const dataDir = () => {
+    const dir = tempDir('stacklock-client-');
+    writeFileSync(join(dir, 'admin-token'), 'slk_local_admin\n');
+    return dir;
+  };
+  const config = (tokens: Record<string, string>) => {
+    const dir = tempDir('stacklock-client-config-');
+    mkdirSync(join(dir, 'stacklock'));
+    writeFileSync(join(dir, 'stacklock/config.json'), JSON.stringify({ tokens }));
+    return dir;
+  };
+
+  it('sends the admin token of STACKLOCK_DATA_DIR to a loopback server only, never elsewhere', () => {
+    const env = { STACKLOCK_DATA_DIR: dataDir(), XDG_CONFIG_HOME: config({}) };
+    expect(resolveClientOptions({ url: 'http://127.0.0.1:8080' }, env).token).toBe('slk_local_admin');
+    expect(resolveClientOptions({ url: 'https://staging.example.com' }, env).token).toBeNull();
+  });
+
+  it('prefers the token saved for the URL to STACKLOCK_DATA_DIR\'s, and an explicit --data-dir to both', () => {
+    const dir = dataDir();
+    const env = { STACKLOCK_DATA_DIR: dir, XDG_CONFIG_HOME: config({ 'http://127.0.0.1:8080': 'slk_saved' }) };
+    expect(resolveClientOptions({ url: 'http://127.0.0.1:8080' }, env).token).toBe('slk_saved');
+    expect(resolveClientOptions({ url: 'http://127.0.0.1:8080', dataDir: dir }, env).token).toBe('slk_local_admin');
+    expect(resolveClientOptions({ url: 'http://127.0.0.1:8080', token: 'slk_flag' }, env).token).toBe('slk_flag');
   });
 });

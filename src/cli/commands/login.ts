@@ -29,7 +29,8 @@ commands; stacklock logout forgets the token.`,
     .action(async (_opts: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<GlobalFlags>();
       const url = resolveServerUrl(flags);
-      const token = flags.token || process.env.STACKLOCK_TOKEN || tokenFromDataDir(flags.dataDir) || (await tokenFromStdin());
+      // What this command names wins over the environment.
+      const token = flags.token || tokenFromDataDir(flags.dataDir) || process.env.STACKLOCK_TOKEN || (await tokenFromStdin());
       if (!token) {
         throw new CliError('no token to log in with: pass --token <token>, --data-dir <a local server\'s data dir>, or the token on standard input', EXIT.usage);
       }
@@ -66,13 +67,38 @@ function tokenFromDataDir(dataDir: string | undefined): string | undefined {
 }
 
 async function tokenFromStdin(): Promise<string | undefined> {
-  if (process.stdin.isTTY) {
-    process.stderr.write('Paste the API token and press Enter: ');
-  }
+  if (process.stdin.isTTY) return promptHidden('Paste the API token and press Enter: ');
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) {
-    chunks.push(chunk as Buffer);
-    if (process.stdin.isTTY && chunk.includes(10)) break;
-  }
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').trim() || undefined;
+}
+
+/** Reads a line from the terminal without echoing it: a token must not stay in the scrollback. */
+function promptHidden(question: string): Promise<string | undefined> {
+  const input = process.stdin;
+  process.stderr.write(question);
+  input.setRawMode(true);
+  input.resume();
+  return new Promise((resolve) => {
+    let typed = '';
+    const done = (value: string | undefined) => {
+      input.off('data', onData);
+      input.setRawMode(false);
+      input.pause();
+      process.stderr.write('\n');
+      resolve(value);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return done(typed.trim() || undefined);
+        if (ch === '\u0003') {
+          process.stderr.write('\n');
+          process.exit(130);
+        }
+        if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
+        else typed += ch;
+      }
+    };
+    input.on('data', onData);
+  });
 }

@@ -165,7 +165,7 @@ export async function lockRoutes(app: FastifyInstance, { ctx }: { ctx: AppContex
     async (request) => {
       const b = request.body;
       try {
-        return await release(request, { ...b, force: b.force ?? 'if-permitted', reason: b.reason ?? (b.force === undefined ? UNLOCK_BY_KEY_REASON : null) });
+        return await release(request, { ...b, force: b.force ?? 'if-permitted', reason: b.reason ?? null, reasonIfForced: UNLOCK_BY_KEY_REASON });
       } catch (e) {
         if (!(e instanceof DomainError && e.tag === 'LockNotFound')) throw e;
         metrics.lockOperations.labels('release', 'not_locked').inc();

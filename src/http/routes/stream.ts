@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { DomainError } from '../../core/errors.js';
 import type { DashboardSessions } from '../../auth/dashboard-sessions.js';
 import type { LockChange } from '../../core/ports/locks.js';
 import type { AppContext } from '../context.js';
@@ -51,22 +52,25 @@ export async function streamRoutes(app: FastifyInstance, { ctx, sessions }: { ct
       // A revoked token ends its streams at once (a dashboard session's, or a bearer's): whether
       // this one's was revoked is asked again the way the request was authenticated.
       const authorization = request.headers.authorization;
+      // Only a refusal says the token is gone; a failing lookup (a database hiccup) keeps the stream.
       const stillValid = async () => {
         try {
           if (session) return (await sessions.resolve(session.secret)) !== null;
           await ctx.authenticate(authorization);
           return true;
-        } catch {
-          return false;
+        } catch (error) {
+          return !(error instanceof DomainError && error.tag === 'Unauthorized');
         }
       };
-      const stopRevoked = ctx.store.onTokenRevoked(() => {
+      const check = () =>
         void stillValid().then(async (valid) => {
           if (valid || !reply.sse.isConnected) return;
           await reply.sse.send({ event: 'ended', data: { reason: 'token_revoked', message: 'the token this stream was opened with was revoked' } }).catch(() => undefined);
           close();
         });
-      });
+      const stopRevoked = ctx.store.onTokenRevoked(check);
+      // A revocation between authentication and here was not heard: ask once now.
+      check();
       open.add(close);
       const stopSession = session ? endWithSession(sessions, session.record, session.record.expiresAt.getTime() - now.getTime(), close) : () => undefined;
       reply.sse.onClose(() => {
