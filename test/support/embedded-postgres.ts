@@ -176,8 +176,11 @@ export async function startLocalPostgres(name = 'stacklock-pg', options: LocalPo
       child.stdout!.on('data', log);
       child.stderr!.on('data', (d: Buffer) => {
         log(d);
-        tail = (tail + d).slice(-READY.length * 2);
-        if (tail.includes(READY)) resolve();
+        // Look in the whole chunk: after a crash, clients' "starting up" refusals can follow the
+        // ready line within one chunk, past a tail of fixed length.
+        const seen = tail + d;
+        if (seen.includes(READY)) resolve();
+        tail = seen.slice(-READY.length);
       });
       child.on('error', reject);
       child.once('exit', (code, signal) => {
